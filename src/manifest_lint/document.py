@@ -1,0 +1,136 @@
+"""The policy document: the versioned input CEL policies see, built from an :class:`Image`.
+
+Pure: values in, plain JSON-able values out. ``docs/document.md`` documents
+every field; changing a field's meaning needs a new :data:`DOCUMENT_VERSION`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from manifest_lint.model import Descriptor, HistoryEntry, Image, ImageConfig, PlatformImage
+from manifest_lint.platform import Platform
+from manifest_lint.reference import Reference
+
+DOCUMENT_VERSION = 1
+
+
+def ref_document(reference: Reference) -> dict[str, Any]:
+    return {
+        "raw": reference.raw,
+        "transport": reference.transport,
+        "registry": reference.registry,
+        "repository": reference.repository,
+        "path": reference.path,
+        "tag": reference.tag,
+        "digest": reference.digest,
+        "pinned": reference.pinned,
+        "normalized": str(reference),
+    }
+
+
+def platform_document(platform: Platform) -> dict[str, Any]:
+    return {
+        "os": platform.os,
+        "architecture": platform.architecture,
+        "variant": platform.variant,
+        "osVersion": platform.os_version,
+        "osFeatures": list(platform.os_features),
+        "name": str(platform),
+    }
+
+
+def _history(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "created": entry.created,
+        "createdBy": entry.created_by,
+        "author": entry.author,
+        "comment": entry.comment,
+        "emptyLayer": entry.empty_layer,
+    }
+
+
+def config_document(config: ImageConfig | None) -> dict[str, Any]:
+    """The config fields; an absent config (an artifact) gives the same keys, empty."""
+    c = config or ImageConfig(digest="", media_type="")
+    return {
+        "digest": c.digest,
+        "mediaType": c.media_type,
+        "labels": dict(sorted(c.labels.items())),
+        "created": c.created,
+        "author": c.author,
+        "user": c.user,
+        "env": list(c.env),
+        "entrypoint": list(c.entrypoint),
+        "cmd": list(c.cmd),
+        "exposedPorts": list(c.exposed_ports),
+        "volumes": list(c.volumes),
+        "workdir": c.workdir,
+        "stopSignal": c.stop_signal,
+        "history": [_history(h) for h in c.history],
+        "diffIds": list(c.diff_ids),
+    }
+
+
+def _layer(layer: Descriptor) -> dict[str, Any]:
+    return {
+        "digest": layer.digest,
+        "size": layer.size,
+        "mediaType": layer.media_type,
+        "urls": list(layer.urls),
+        "annotations": dict(sorted(layer.annotations.items())),
+    }
+
+
+def manifest_document(item: PlatformImage) -> dict[str, Any]:
+    manifest = item.manifest
+    return {
+        "platform": platform_document(item.platform),
+        "digest": manifest.digest,
+        "mediaType": manifest.media_type,
+        "size": item.descriptor.size,
+        "annotations": dict(sorted(manifest.annotations.items())),
+        "layers": [_layer(layer) for layer in manifest.layers],
+        "layerCount": len(manifest.layers),
+        "totalSize": sum(layer.size for layer in manifest.layers),
+        "config": config_document(item.config),
+    }
+
+
+def build_document(image: Image) -> dict[str, Any]:
+    """The document for one image (see ``docs/document.md``)."""
+    by_digest = {p.manifest.digest: str(p.platform) for p in image.platforms}
+    return {
+        "version": DOCUMENT_VERSION,
+        "ref": ref_document(image.reference),
+        "image": {
+            "digest": image.digest,
+            "mediaType": image.media_type,
+            "size": image.size,
+            "isIndex": image.is_index,
+            "platforms": sorted({str(p.platform) for p in image.platforms}),
+            "annotations": dict(sorted(image.annotations.items())),
+            "manifests": [manifest_document(p) for p in image.platforms],
+            "attestations": [
+                {
+                    "digest": a.descriptor.digest,
+                    "mediaType": a.descriptor.media_type,
+                    "size": a.descriptor.size,
+                    "describes": a.describes,
+                    "platform": by_digest.get(a.describes, ""),
+                    "annotations": dict(sorted(a.descriptor.annotations.items())),
+                }
+                for a in image.attestations
+            ],
+            "others": [
+                {
+                    "digest": d.digest,
+                    "mediaType": d.media_type,
+                    "artifactType": d.artifact_type,
+                    "size": d.size,
+                    "platform": str(d.platform) if d.platform else "",
+                }
+                for d in image.others
+            ],
+        },
+    }

@@ -1,0 +1,136 @@
+"""The one exception root of manifest-lint, and its tree.
+
+Every error the package raises on purpose derives from :class:`ManifestLintError`
+and carries structured fields; third-party exceptions are translated where the
+library is imported and keep their cause (``raise ... from exc``)::
+
+    ManifestLintError
+    ├── UsageError                  bad input from the user: exit code 2
+    │   └── InvalidReferenceError   an image reference that does not parse
+    └── SourceError                 the image could not be read: exit code 3
+        ├── RegistryError           the registry answered badly or not at all (url, status)
+        │   ├── AuthenticationError     credentials refused, or a token could not be had
+        │   ├── NotFoundError           404 / MANIFEST_UNKNOWN / BLOB_UNKNOWN
+        │   └── RegistryUnavailableError connection refused, time-out, 5xx
+        ├── CredentialError         a credential store or helper failed
+        ├── IntegrityError          bytes that do not hash to the digest they were fetched by
+        ├── ContentError            a manifest, index or config that is not usable
+        │   ├── TooLargeError           above the size cap; never read whole
+        │   └── UnsupportedMediaTypeError  e.g. Docker schema1
+        └── LayoutError             an OCI image layout that is broken or hostile
+
+Messages never contain credentials: code that holds a secret must not put it
+into an error.
+"""
+
+from __future__ import annotations
+
+
+class ManifestLintError(Exception):
+    """Base of every error manifest-lint raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(ManifestLintError):
+    """The user asked for something that cannot be done as asked (exit code 2)."""
+
+
+class InvalidReferenceError(UsageError):
+    """An image reference that does not follow the reference grammar.
+
+    ``position`` is the 0-based index in ``reference`` where the problem is, or
+    ``None`` when the problem is not at one place.
+    """
+
+    def __init__(self, reference: str, reason: str, position: int | None = None) -> None:
+        where = f" at position {position + 1}" if position is not None else ""
+        super().__init__(f"invalid reference {reference!r}: {reason}{where}")
+        self.reference = reference
+        self.reason = reason
+        self.position = position
+
+
+class SourceError(ManifestLintError):
+    """An image could not be read from its registry or layout (exit code 3).
+
+    ``reference`` names what was being read, when known.
+    """
+
+    def __init__(self, message: str, *, reference: str | None = None) -> None:
+        super().__init__(message)
+        self.reference = reference
+
+
+class RegistryError(SourceError):
+    """A registry request failed; ``url`` and ``status`` (None for no response) say which."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        reference: str | None = None,
+    ) -> None:
+        super().__init__(message, reference=reference)
+        self.url = url
+        self.status = status
+
+
+class AuthenticationError(RegistryError):
+    """The registry refused the credentials, or no token could be obtained."""
+
+
+class NotFoundError(RegistryError):
+    """The repository, tag, manifest or blob does not exist."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """The registry could not be reached, timed out, or answered with a server error."""
+
+
+class CredentialError(SourceError):
+    """A credential file, store or helper could not be read or failed."""
+
+
+class IntegrityError(SourceError):
+    """Bytes whose digest is not the one they were fetched by or announced with."""
+
+    def __init__(self, message: str, *, expected: str, actual: str, reference: str | None = None):
+        super().__init__(message, reference=reference)
+        self.expected = expected
+        self.actual = actual
+
+
+class ContentError(SourceError):
+    """A manifest, index or config that cannot be used (malformed, unsupported)."""
+
+
+class TooLargeError(ContentError):
+    """A document above the size cap; it is refused without being read whole."""
+
+    def __init__(self, message: str, *, limit: int, reference: str | None = None) -> None:
+        super().__init__(message, reference=reference)
+        self.limit = limit
+
+
+class UnsupportedMediaTypeError(ContentError):
+    """A media type manifest-lint does not read (e.g. Docker schema1)."""
+
+    def __init__(self, message: str, *, media_type: str, reference: str | None = None) -> None:
+        super().__init__(message, reference=reference)
+        self.media_type = media_type
+
+
+class LayoutError(SourceError):
+    """An OCI image layout (directory or archive) that is missing, broken or hostile."""
+
+    def __init__(self, message: str, *, path: str, reference: str | None = None) -> None:
+        super().__init__(message, reference=reference)
+        self.path = path

@@ -1,0 +1,177 @@
+"""From a reference and a source (registry or layout) to a verified :class:`Image`.
+
+A :class:`Source` serves the bytes; this module checks every child document
+against the descriptor that names it (size and digest) before parsing it, so
+no source can forget to, and classifies index entries into platforms,
+attestations and others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from manifest_lint import media_types as mt
+from manifest_lint.digest import Digest
+from manifest_lint.errors import IntegrityError, TooLargeError
+from manifest_lint.model import (
+    MAX_DOCUMENT_SIZE,
+    Attestation,
+    Descriptor,
+    Image,
+    ImageConfig,
+    Index,
+    Manifest,
+    PlatformImage,
+    is_index,
+)
+from manifest_lint.platform import Platform
+from manifest_lint.reference import Reference
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A top-level document as served: bytes, declared media type, and its digest."""
+
+    data: bytes
+    media_type: str
+    digest: str
+
+
+class Source(Protocol):
+    """Where the documents of one reference come from."""
+
+    def resolve(self) -> Fetched:
+        """The document the reference names (by digest when it has one, else by tag),
+        verified against that digest or the digest the server announced."""
+
+    def fetch(self, descriptor: Descriptor, *, manifest: bool) -> bytes:
+        """The bytes ``descriptor`` names: a manifest when ``manifest``, else a blob.
+        Callers verify size and digest; sources refuse bodies above ``descriptor.size``
+        or :data:`MAX_DOCUMENT_SIZE`."""
+
+    def close(self) -> None:
+        """Release files or connections held for this reference."""
+
+
+def check_size(descriptor: Descriptor, what: str) -> None:
+    if descriptor.size > MAX_DOCUMENT_SIZE:
+        raise TooLargeError(
+            f"{what} is {descriptor.size} bytes, above the {MAX_DOCUMENT_SIZE}-byte limit; "
+            "refused without reading it",
+            limit=MAX_DOCUMENT_SIZE,
+            reference=what,
+        )
+
+
+def verify(data: bytes, descriptor: Descriptor, what: str) -> None:
+    """``data`` must have the descriptor's size and digest."""
+    if len(data) != descriptor.size:
+        actual = Digest.of(data, Digest.parse(descriptor.digest).algorithm)
+        raise IntegrityError(
+            f"size mismatch for {what}: descriptor says {descriptor.size} bytes "
+            f"({descriptor.digest}), got {len(data)} bytes ({actual})",
+            expected=descriptor.digest,
+            actual=str(actual),
+            reference=what,
+        )
+    Digest.parse(descriptor.digest).verify(data, what=what)
+
+
+def _sequential(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    return map(fn, items)
+
+
+def load_image(
+    reference: Reference,
+    source: Source,
+    *,
+    configs: bool = True,
+    executor: Executor | None = None,
+) -> Image:
+    """Read the image ``reference`` names from ``source``: the index or manifest,
+    every platform manifest and (with ``configs``) every config, all verified."""
+    name = str(reference)
+    top = source.resolve()
+    if reference.digest and top.digest != reference.digest:
+        raise IntegrityError(
+            f"digest mismatch for {name}: expected {reference.digest}, got {top.digest}",
+            expected=reference.digest,
+            actual=top.digest,
+            reference=name,
+        )
+    mapper = executor.map if executor is not None else _sequential
+
+    def platform_image(entry: Descriptor) -> PlatformImage:
+        what = f"{name} manifest {entry.digest}"
+        check_size(entry, what)
+        data = source.fetch(entry, manifest=True)
+        verify(data, entry, what)
+        manifest = Manifest.from_json(
+            data, digest=entry.digest, media_type=entry.media_type, what=what
+        )
+        config = _load_config(source, manifest, name) if configs else None
+        platform = entry.platform or (config.platform if config else None)
+        return PlatformImage(
+            entry, (platform or Platform("unknown", "unknown")).normalized(), manifest, config
+        )
+
+    if is_index(top.data, top.media_type):
+        index = Index.from_json(top.data, digest=top.digest, media_type=top.media_type, what=name)
+        wanted, attestations, others = classify(index)
+        platforms = tuple(mapper(platform_image, wanted))
+        return Image(
+            reference,
+            top.digest,
+            index.media_type,
+            len(top.data),
+            index,
+            platforms,
+            attestations,
+            others,
+        )
+
+    manifest = Manifest.from_json(top.data, digest=top.digest, media_type=top.media_type, what=name)
+    config = _load_config(source, manifest, name) if configs else None
+    descriptor = Descriptor(manifest.media_type, top.digest, len(top.data), manifest.annotations)
+    platform = (config.platform if config else None) or Platform("unknown", "unknown")
+    single = PlatformImage(descriptor, platform.normalized(), manifest, config)
+    return Image(reference, top.digest, manifest.media_type, len(top.data), None, (single,))
+
+
+def classify(
+    index: Index,
+) -> tuple[list[Descriptor], tuple[Attestation, ...], tuple[Descriptor, ...]]:
+    """Split index entries into platform manifests, attestations and the rest."""
+    wanted: list[Descriptor] = []
+    attestations: list[Attestation] = []
+    others: list[Descriptor] = []
+    for entry in index.manifests:
+        if entry.is_attestation:
+            describes = entry.annotations.get(mt.REFERENCE_DIGEST_ANNOTATION, "")
+            attestations.append(Attestation(entry, describes))
+        elif mt.base(entry.media_type) in mt.MANIFEST_TYPES and not (
+            entry.platform is not None and entry.platform.is_unknown
+        ):
+            wanted.append(entry)
+        else:
+            others.append(entry)
+    return wanted, tuple(attestations), tuple(others)
+
+
+def _load_config(source: Source, manifest: Manifest, name: str) -> ImageConfig | None:
+    descriptor = manifest.config
+    if mt.base(descriptor.media_type) not in (mt.OCI_CONFIG, mt.DOCKER_CONFIG):
+        return None  # an artifact, not an image: its config is not an image config
+    what = f"{name} config {descriptor.digest}"
+    check_size(descriptor, what)
+    data = source.fetch(descriptor, manifest=False)
+    verify(data, descriptor, what)
+    return ImageConfig.from_json(
+        data, digest=descriptor.digest, media_type=descriptor.media_type, what=what
+    )

@@ -1,0 +1,227 @@
+"""OCI image layouts: directories and tar archives of them (``oci:`` and ``oci-archive:``).
+
+Every blob is read from ``blobs/<algorithm>/<hex>``, size-capped and (by the
+caller, :mod:`manifest_lint.fetch`) digest-checked. Nothing outside the layout is
+ever read: blob paths are built from parsed digests only, symlinks that leave
+the directory are refused, and an archive with an absolute or ``..`` member
+path, or a link where a blob should be, is refused whole.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tarfile
+from pathlib import Path, PurePosixPath
+
+from manifest_lint import media_types as mt
+from manifest_lint.digest import Digest, DigestFormatError
+from manifest_lint.errors import LayoutError, TooLargeError
+from manifest_lint.fetch import Fetched, check_size, verify
+from manifest_lint.model import MAX_DOCUMENT_SIZE, Descriptor, Index, decode_json
+from manifest_lint.reference import Reference
+
+SUPPORTED_LAYOUT_MAJOR = "1"
+
+
+class _Files:
+    """Read access to the files of a layout, by path relative to its root."""
+
+    def read(self, relpath: str, limit: int) -> bytes:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the reader holds."""
+
+
+class _Directory(_Files):
+    def __init__(self, root: str) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            what = "does not exist" if not self.root.exists() else "is not a directory"
+            raise LayoutError(f"OCI layout {root} {what}", path=root)
+        self._real_root = self.root.resolve()
+
+    def read(self, relpath: str, limit: int) -> bytes:
+        path = self.root / relpath
+        real = path.resolve()
+        if not real.is_relative_to(self._real_root):
+            raise LayoutError(
+                f"OCI layout {self.root}: {relpath} is a link that leads outside the layout",
+                path=str(self.root),
+            )
+        try:
+            fd = os.open(real, os.O_RDONLY)
+        except FileNotFoundError:
+            raise LayoutError(
+                f"OCI layout {self.root}: {relpath} is missing", path=str(self.root)
+            ) from None
+        except OSError as exc:
+            raise LayoutError(
+                f"OCI layout {self.root}: cannot read {relpath}: {exc.strerror}",
+                path=str(self.root),
+            ) from exc
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise LayoutError(
+                    f"OCI layout {self.root}: {relpath} is not a regular file", path=str(self.root)
+                )
+            if info.st_size > limit:
+                raise TooLargeError(
+                    f"OCI layout {self.root}: {relpath} is {info.st_size} bytes, above the "
+                    f"{limit}-byte limit; refused without reading it",
+                    limit=limit,
+                    reference=relpath,
+                )
+            return handle.read(limit + 1)
+
+
+class _Archive(_Files):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 (kept open; closed in close())
+            members = self._tar.getmembers()
+        except FileNotFoundError:
+            raise LayoutError(f"OCI archive {path} does not exist", path=path) from None
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise LayoutError(
+                f"OCI archive {path} is not a readable tar archive: {exc}", path=path
+            ) from exc
+        self._members: dict[str, tarfile.TarInfo] = {}
+        for member in members:
+            name = PurePosixPath(member.name)
+            if name.is_absolute() or ".." in name.parts:
+                self._tar.close()
+                raise LayoutError(
+                    f"OCI archive {path} is refused: member {member.name!r} would leave the layout",
+                    path=path,
+                )
+            key = "/".join(part for part in name.parts if part not in ("", "."))
+            self._members[key] = member
+
+    def read(self, relpath: str, limit: int) -> bytes:
+        member = self._members.get(relpath)
+        if member is None:
+            raise LayoutError(f"OCI archive {self.path}: {relpath} is missing", path=self.path)
+        if not member.isreg():
+            raise LayoutError(
+                f"OCI archive {self.path}: {relpath} is a link or special file, not a blob",
+                path=self.path,
+            )
+        if member.size > limit:
+            raise TooLargeError(
+                f"OCI archive {self.path}: {relpath} is {member.size} bytes, above the "
+                f"{limit}-byte limit; refused without reading it",
+                limit=limit,
+                reference=relpath,
+            )
+        handle = self._tar.extractfile(member)
+        if handle is None:  # pragma: no cover - isreg() members always have data
+            raise LayoutError(f"OCI archive {self.path}: {relpath} has no data", path=self.path)
+        with handle:
+            return handle.read(limit + 1)
+
+    def close(self) -> None:
+        self._tar.close()
+
+
+def blob_path(digest: str) -> str:
+    parsed = Digest.parse(digest)
+    return f"blobs/{parsed.algorithm}/{parsed.encoded}"
+
+
+class LayoutSource:
+    """A :class:`~manifest_lint.fetch.Source` for one reference into an OCI layout."""
+
+    def __init__(self, reference: Reference) -> None:
+        self.reference = reference
+        self.path = reference.path
+        kind = "archive" if reference.transport == "oci-archive" else "layout"
+        self._files: _Files = (
+            _Archive(self.path) if reference.transport == "oci-archive" else _Directory(self.path)
+        )
+        self.what = f"OCI {kind} {self.path}"
+
+    def close(self) -> None:
+        self._files.close()
+
+    def _json(self, relpath: str) -> dict[str, object]:
+        return decode_json(self._files.read(relpath, MAX_DOCUMENT_SIZE), f"{self.what}: {relpath}")
+
+    def index(self) -> Index:
+        layout = self._json("oci-layout")
+        version = layout.get("imageLayoutVersion")
+        if not isinstance(version, str) or version.split(".")[0] != SUPPORTED_LAYOUT_MAJOR:
+            raise LayoutError(
+                f"{self.what}: unsupported imageLayoutVersion {version!r} (expected 1.x)",
+                path=self.path,
+            )
+        data = self._files.read("index.json", MAX_DOCUMENT_SIZE)
+        return Index.from_json(
+            data,
+            digest=str(Digest.of(data)),
+            media_type=mt.OCI_INDEX,
+            what=f"{self.what}: index.json",
+        )
+
+    def select(self, index: Index) -> Descriptor:
+        """The ``index.json`` entry the reference names."""
+        ref = self.reference
+        entries = index.manifests
+        if ref.digest:
+            for entry in entries:
+                if entry.digest == ref.digest:
+                    return entry
+            # Not listed in index.json: a manifest stored as a blob can still be named.
+            data = self._files.read(blob_path(ref.digest), MAX_DOCUMENT_SIZE)
+            found = decode_json(data, f"{self.what}: {ref.digest}").get("mediaType")
+            return Descriptor(found if isinstance(found, str) else "", ref.digest, len(data))
+        names = [e.annotations.get(mt.REF_NAME_ANNOTATION, "") for e in entries]
+        if ref.tag:
+            chosen = [e for e, n in zip(entries, names, strict=True) if n == ref.tag]
+            if not chosen:
+                chosen = [
+                    e
+                    for e, n in zip(entries, names, strict=True)
+                    if n.rpartition(":")[2] == ref.tag and ":" in n
+                ]
+            if not chosen:
+                available = ", ".join(sorted({n for n in names if n})) or "none"
+                raise LayoutError(
+                    f"{self.what} has no image tagged {ref.tag!r} (tags: {available})",
+                    path=self.path,
+                )
+        else:
+            chosen = list(entries)
+            if len(chosen) > 1:
+                available = ", ".join(sorted({n for n in names if n})) or "none"
+                raise LayoutError(
+                    f"{self.what} holds {len(chosen)} images; name one with :TAG or @DIGEST "
+                    f"(tags: {available})",
+                    path=self.path,
+                )
+            if not chosen:
+                raise LayoutError(f"{self.what} holds no images", path=self.path)
+        if len({e.digest for e in chosen}) > 1:
+            raise LayoutError(
+                f"{self.what}: tag {ref.tag!r} names {len(chosen)} different images",
+                path=self.path,
+            )
+        return chosen[0]
+
+    def resolve(self) -> Fetched:
+        entry = self.select(self.index())
+        what = f"{self.what} {entry.digest}"
+        check_size(entry, what)
+        data = self._files.read(blob_path(entry.digest), MAX_DOCUMENT_SIZE)
+        verify(data, entry, what)
+        return Fetched(data, mt.base(entry.media_type), entry.digest)
+
+    def fetch(self, descriptor: Descriptor, *, manifest: bool) -> bytes:
+        try:
+            relpath = blob_path(descriptor.digest)
+        except DigestFormatError as exc:  # pragma: no cover - descriptors are validated
+            raise LayoutError(f"{self.what}: {exc}", path=self.path) from exc
+        return self._files.read(relpath, MAX_DOCUMENT_SIZE)

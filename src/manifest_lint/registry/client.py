@@ -1,0 +1,384 @@
+"""The OCI distribution API over httpx: manifests and blobs, verified and size-capped.
+
+One :class:`RegistryClient` per registry host, each with its own connection
+pool and token cache; :class:`Registries` hands them out by host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from manifest_lint import __version__
+from manifest_lint import media_types as mt
+from manifest_lint.digest import Digest, DigestFormatError
+from manifest_lint.errors import (
+    AuthenticationError,
+    IntegrityError,
+    NotFoundError,
+    RegistryError,
+    RegistryUnavailableError,
+    TooLargeError,
+    UnsupportedMediaTypeError,
+)
+from manifest_lint.fetch import Fetched
+from manifest_lint.model import MAX_DOCUMENT_SIZE, Descriptor
+from manifest_lint.reference import Reference
+from manifest_lint.registry.auth import RegistryAuth
+from manifest_lint.registry.credentials import Credential, find_credential
+
+USER_AGENT = f"manifest-lint/{__version__}"
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 and ::1 (with or without a port), as docker treats them."""
+    name = host
+    if name.startswith("["):
+        name = name[1 : name.find("]")]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """How to reach registries: set from the command line."""
+
+    insecure_registries: frozenset[str] = frozenset()
+    ca_file: str | None = None
+    timeout: float = 30.0
+    env: Mapping[str, str] | None = None
+    credential_lookup: Callable[[str], Credential | None] | None = None
+    transport: httpx.BaseTransport | None = field(default=None, compare=False)
+
+    def is_insecure(self, host: str) -> bool:
+        """Plain http (and no TLS verification) is allowed for this host."""
+        return is_loopback(host) or host.lower() in self.insecure_registries
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The first error of an OCI error body (``{"errors": [{"code", "message"}]}``)."""
+    try:
+        body: Any = response.json()
+        first = body["errors"][0]
+        return f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")
+    except Exception:
+        return ""
+
+
+class RegistryClient:
+    """Reads manifests and blobs from one registry host."""
+
+    def __init__(self, host: str, options: RegistryOptions) -> None:
+        self.host = host
+        self.options = options
+        insecure = options.is_insecure(host)
+        lookup = options.credential_lookup or (lambda h: find_credential(h, env=options.env))
+        self.auth = RegistryAuth(
+            host,
+            lambda: lookup(host),
+            allow_http_realm=lambda realm_host: (
+                is_loopback(realm_host) or realm_host.lower() in options.insecure_registries
+            ),
+        )
+        verify: bool | str = True
+        if host.lower() in options.insecure_registries:
+            verify = False
+        elif options.ca_file:
+            verify = options.ca_file
+        self._http = httpx.Client(
+            auth=self.auth,
+            verify=verify,
+            timeout=options.timeout,
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+            transport=options.transport,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+        )
+        # Loopback and insecure registries may speak plain http: try https first,
+        # as docker does, and fall back once the TLS handshake fails.
+        self._schemes = ["https", "http"] if insecure else ["https"]
+        self._scheme_lock = threading.Lock()
+        #: Requests sent, by method, for reports ("counted pulls" are manifest GETs).
+        self.requests: dict[str, int] = {}
+        self.manifest_gets = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plumbing ------------------------------------------------------------
+    def _count(self, method: str, manifest: bool) -> None:
+        with self._scheme_lock:
+            self.requests[method] = self.requests.get(method, 0) + 1
+            if manifest and method == "GET":
+                self.manifest_gets += 1
+
+    def _send(
+        self, method: str, path: str, headers: dict[str, str], *, what: str, manifest: bool
+    ) -> httpx.Response:
+        """Send a request, streaming; the caller must close the response."""
+        while True:
+            scheme = self._schemes[0]
+            url = f"{scheme}://{self.host}{path}"
+            request = self._http.build_request(method, url, headers=headers)
+            self._count(method, manifest)
+            try:
+                return self._http.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                if len(self._schemes) > 1 and scheme == "https":
+                    with self._scheme_lock:
+                        if self._schemes[0] == "https" and len(self._schemes) > 1:
+                            self._schemes.pop(0)
+                    continue
+                raise RegistryUnavailableError(
+                    f"cannot connect to registry {self.host} for {what}: {_reason(exc)}",
+                    url=url,
+                    reference=what,
+                ) from exc
+            except httpx.TimeoutException as exc:
+                raise RegistryUnavailableError(
+                    f"registry {self.host} timed out for {what} after {self.options.timeout:g} s",
+                    url=url,
+                    reference=what,
+                ) from exc
+            except httpx.TransportError as exc:
+                raise RegistryUnavailableError(
+                    f"registry {self.host} failed for {what}: {_reason(exc)}",
+                    url=url,
+                    reference=what,
+                ) from exc
+
+    def _check_status(self, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        if status < 300:
+            return
+        if response.request.method != "HEAD":
+            response.read()
+        detail = _error_detail(response)
+        suffix = f" ({detail})" if detail else ""
+        url = str(response.request.url)
+        if status == 401 or status == 403:
+            cred = self.auth.credential()
+            who = (
+                f"credentials from {cred.source}"
+                if cred and cred.source
+                else ("the configured credentials" if cred else "anonymous access")
+            )
+            raise AuthenticationError(
+                f"registry {self.host} refused {who} for {what}: HTTP {status}{suffix}",
+                url=url,
+                status=status,
+                reference=what,
+            )
+        if status == 404:
+            raise NotFoundError(
+                f"{what} not found on {self.host}: HTTP 404{suffix}",
+                url=url,
+                status=status,
+                reference=what,
+            )
+        if status == 429:
+            raise RegistryUnavailableError(
+                f"registry {self.host} is rate limiting requests for {what}: HTTP 429{suffix}",
+                url=url,
+                status=status,
+                reference=what,
+            )
+        if status >= 500:
+            raise RegistryUnavailableError(
+                f"registry {self.host} failed for {what}: HTTP {status}{suffix}",
+                url=url,
+                status=status,
+                reference=what,
+            )
+        raise RegistryError(
+            f"registry {self.host} answered HTTP {status} for {what}{suffix}",
+            url=url,
+            status=status,
+            reference=what,
+        )
+
+    def _read_capped(self, response: httpx.Response, limit: int, what: str) -> bytes:
+        length = response.headers.get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            raise TooLargeError(
+                f"{what} is {length} bytes, above the {limit}-byte limit; refused without "
+                "reading it",
+                limit=limit,
+                reference=what,
+            )
+        body = bytearray()
+        try:
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise TooLargeError(
+                        f"{what} is larger than the {limit}-byte limit; refused after "
+                        f"{len(body)} bytes",
+                        limit=limit,
+                        reference=what,
+                    )
+        except httpx.TransportError as exc:
+            raise RegistryUnavailableError(
+                f"registry {self.host} broke off the body of {what}: {_reason(exc)}",
+                url=str(response.request.url),
+                reference=what,
+            ) from exc
+        return bytes(body)
+
+    # -- the API -------------------------------------------------------------
+    def get_manifest(
+        self, repository: str, ref: str, *, what: str, limit: int = MAX_DOCUMENT_SIZE
+    ) -> Fetched:
+        """GET a manifest or index by tag or digest, verified.
+
+        By digest the body must hash to it; by tag it must hash to the
+        ``Docker-Content-Digest`` the registry sent, if any. The digest returned is
+        always computed from the bytes.
+        """
+        path = f"/v2/{repository}/manifests/{ref}"
+        response = self._send("GET", path, {"Accept": mt.MANIFEST_ACCEPT}, what=what, manifest=True)
+        try:
+            self._check_status(response, what)
+            data = self._read_capped(response, limit, what)
+        finally:
+            response.close()
+        media_type = mt.base(response.headers.get("content-type", ""))
+        if media_type in mt.SCHEMA1_TYPES:
+            raise UnsupportedMediaTypeError(
+                f"{what} is a Docker schema1 manifest, which is deprecated and not supported; "
+                "push the image again with a current client (schema2 or OCI)",
+                media_type=media_type,
+                reference=what,
+            )
+        announced = response.headers.get("docker-content-digest", "")
+        by_digest = ":" in ref
+        expected = ref if by_digest else announced
+        try:
+            algorithm = Digest.parse(expected).algorithm if expected else "sha256"
+        except DigestFormatError as exc:
+            raise RegistryError(
+                f"registry {self.host} sent an invalid Docker-Content-Digest for {what}: {exc}",
+                url=str(response.request.url),
+                reference=what,
+            ) from None
+        actual = str(Digest.of(data, algorithm))
+        if expected and actual != expected:
+            source = "requested" if by_digest else "announced in Docker-Content-Digest"
+            raise IntegrityError(
+                f"digest mismatch for {what}: {source} {expected}, body hashes to {actual}",
+                expected=expected,
+                actual=actual,
+                reference=what,
+            )
+        if by_digest and announced and announced != ref:
+            raise IntegrityError(
+                f"digest mismatch for {what}: requested {ref}, registry announced {announced}",
+                expected=ref,
+                actual=announced,
+                reference=what,
+            )
+        return Fetched(data, media_type, actual)
+
+    def head_manifest(self, repository: str, ref: str, *, what: str) -> Descriptor | None:
+        """HEAD a manifest: its descriptor from the headers, or None if the registry
+        sent no ``Docker-Content-Digest``."""
+        path = f"/v2/{repository}/manifests/{ref}"
+        response = self._send(
+            "HEAD", path, {"Accept": mt.MANIFEST_ACCEPT}, what=what, manifest=True
+        )
+        try:
+            self._check_status(response, what)
+        finally:
+            response.close()
+        digest = response.headers.get("docker-content-digest", "")
+        length = response.headers.get("content-length", "")
+        if not digest or not length.isdigit():
+            return None
+        return Descriptor(mt.base(response.headers.get("content-type", "")), digest, int(length))
+
+    def get_blob(
+        self, repository: str, descriptor: Descriptor, *, what: str, limit: int = MAX_DOCUMENT_SIZE
+    ) -> bytes:
+        """GET a blob (a config), size-capped; the caller verifies the digest."""
+        path = f"/v2/{repository}/blobs/{descriptor.digest}"
+        response = self._send("GET", path, {}, what=what, manifest=False)
+        try:
+            self._check_status(response, what)
+            return self._read_capped(response, limit, what)
+        finally:
+            response.close()
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+class Registries:
+    """One :class:`RegistryClient` per host, created on first use; closes them all."""
+
+    def __init__(self, options: RegistryOptions | None = None) -> None:
+        self.options = options or RegistryOptions()
+        self._clients: dict[str, RegistryClient] = {}
+        self._lock = threading.Lock()
+
+    def client(self, host: str) -> RegistryClient:
+        with self._lock:
+            client = self._clients.get(host)
+            if client is None:
+                client = self._clients[host] = RegistryClient(host, self.options)
+            return client
+
+    def clients(self) -> dict[str, RegistryClient]:
+        return dict(self._clients)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def __enter__(self) -> Registries:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RegistrySource:
+    """A :class:`~manifest_lint.fetch.Source` for one reference in a registry."""
+
+    def __init__(self, client: RegistryClient, reference: Reference) -> None:
+        self.client = client
+        self.reference = reference
+        self.what = str(reference)
+
+    def close(self) -> None:
+        """Nothing to release: the client is shared by every reference of its host."""
+
+    def resolve(self) -> Fetched:
+        ref = self.reference.digest or self.reference.tag
+        return self.client.get_manifest(self.reference.repository, ref, what=self.what)
+
+    def fetch(self, descriptor: Descriptor, *, manifest: bool) -> bytes:
+        if manifest:
+            kind = "manifest"
+            fetched = self.client.get_manifest(
+                self.reference.repository,
+                descriptor.digest,
+                what=f"{self.what} {kind} {descriptor.digest}",
+            )
+            return fetched.data
+        return self.client.get_blob(
+            self.reference.repository, descriptor, what=f"{self.what} blob {descriptor.digest}"
+        )
