@@ -11,10 +11,18 @@ import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from manifest_lint import __version__
 from manifest_lint.errors import ManifestLintError, SourceError, UsageError
+
+if TYPE_CHECKING:
+    from manifest_lint.cache import Cache
+    from manifest_lint.registry.client import RegistryOptions
+    from manifest_lint.runner import Target
+
+DEFAULT_CEL_BACKEND = "cel-expr-python"
 
 
 class ExitCode(enum.IntEnum):
@@ -66,20 +74,34 @@ def _add_registry_options(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="per-request time-out (default: %(default)s)",
     )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="manifest-lint",
-        description="Resolve container image references and check their OCI/Docker manifests.",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    group.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where manifests and configs are cached by digest (default: "
+        "$MANIFEST_LINT_CACHE_DIR, else $XDG_CACHE_HOME/manifest-lint or ~/.cache/manifest-lint)",
     )
-    parser.add_argument("--version", action="version", version=f"manifest-lint {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    inspect = commands.add_parser(
-        "inspect",
-        help="show what policies see for an image: every platform, layer and config",
+    group.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the cache (a tag is then fetched with one GET, not HEAD)",
+    )
+
+
+def _add_plugin_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-p",
+        dest="plugin_flags",
+        action="append",
+        default=[],
+        metavar="no:NAME",
+        help="block the plugin NAME (repeatable); set MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD=1 "
+        "to load no installed plugins at all",
+    )
+
+
+def build_inspect_parser() -> argparse.ArgumentParser:
+    inspect = _Parser(
+        prog="manifest-lint inspect",
         description="Show the policy document of an image reference: every platform "
         "manifest, layer and config, and the attestations, as text or JSON.",
         epilog=EXIT_CODES_HELP,
@@ -102,32 +124,161 @@ def build_parser() -> argparse.ArgumentParser:
         help="show only this platform (normalised: arm64 == arm64/v8)",
     )
     _add_registry_options(inspect)
+    _add_plugin_options(inspect)
+    return inspect
+
+
+LINT_DESCRIPTION = """\
+Resolve image references, load their manifests and configs, and evaluate CEL
+policies on them: once per image, or once per platform for platform-scoped
+policies.
+
+commands:
+  manifest-lint [OPTIONS] REF...   lint images (this command)
+  manifest-lint inspect REF        show what policies see for an image
+  manifest-lint plugins            list plugins, their versions and hooks
+"""
+
+
+def build_lint_parser(reporters: Sequence[str] = ("text", "json", "junit")) -> _Parser:
+    parser = _Parser(
+        prog="manifest-lint",
+        usage="manifest-lint [OPTIONS] REF... | manifest-lint {inspect,plugins} ...",
+        description=LINT_DESCRIPTION,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"manifest-lint {__version__}")
+    parser.add_argument(
+        "references",
+        nargs="*",
+        metavar="REF",
+        help="image references: NAME[:TAG][@DIGEST], oci:DIR[:TAG|@DIGEST], oci-archive:FILE[:TAG]",
+    )
+    parser.add_argument(
+        "--refs-file",
+        metavar="FILE",
+        help="read references from FILE, one per line ('-': standard input; "
+        "blank lines and # comments ignored)",
+    )
+    policies = parser.add_argument_group("policies")
+    policies.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a policy file, or a directory of them, added to the enabled set (repeatable)",
+    )
+    policies.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="NAME[,NAME...]",
+        help="evaluate only these policies (repeatable)",
+    )
+    policies.add_argument(
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: ./.manifest-lint.yaml if present)",
+    )
+    policies.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        help="lowest severity of a violation that fails the run (default: error)",
+    )
+    policies.add_argument(
+        "--cel-backend",
+        metavar="NAME",
+        help="CEL implementation: cel-expr-python (default) or celpy",
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--format",
+        choices=tuple(reporters),
+        default="text",
+        help="format written to standard output (default: %(default)s)",
+    )
+    output.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report to FILE")
+    output.add_argument("--json", metavar="FILE", help="also write a JSON report to FILE")
+    output.add_argument(
+        "--output",
+        action="append",
+        default=[],
+        metavar="FORMAT=FILE",
+        help="also write FORMAT to FILE (repeatable; any registered format)",
+    )
+    run = parser.add_argument_group("run")
+    run.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
+        help="references read at once (default: %(default)s)",
+    )
+    _add_registry_options(parser)
+    _add_plugin_options(parser)
     return parser
 
 
-def _inspect(args: argparse.Namespace, out: TextIO) -> int:
+def _registry_options(args: argparse.Namespace) -> RegistryOptions:
+    from manifest_lint.registry.client import RegistryOptions
+
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    return RegistryOptions(
+        insecure_registries=frozenset(h.lower() for h in args.insecure_registry),
+        ca_file=args.ca_file,
+        timeout=args.timeout,
+    )
+
+
+def _cache(args: argparse.Namespace) -> Cache | None:
+    from manifest_lint.cache import Cache, default_cache_dir
+
+    if args.no_cache:
+        return None
+    return Cache(Path(args.cache_dir) if args.cache_dir else default_cache_dir())
+
+
+def _blocked(argv: Sequence[str]) -> list[str]:
+    """Plugins blocked with ``-p no:NAME`` (read before the parser exists, since plugins
+    add options to it)."""
+    blocked = []
+    for i, arg in enumerate(argv):
+        value = None
+        if arg == "-p" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("-p") and arg != "-p":
+            value = arg[2:]
+        if value is not None:
+            if not value.startswith("no:") or not value[3:]:
+                raise UsageError(f"-p takes no:NAME to block a plugin, not {value!r}")
+            blocked.append(value[3:])
+    return blocked
+
+
+def _inspect(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from manifest_lint.document import build_document
     from manifest_lint.fetch import load_image
     from manifest_lint.inspect import filter_platform, write_json, write_text
     from manifest_lint.platform import PlatformFormatError, parse_platform
+    from manifest_lint.plugins import PluginHost, get_plugin_manager
     from manifest_lint.reference import parse_reference
-    from manifest_lint.registry.client import Registries, RegistryOptions
-    from manifest_lint.sources import open_source
+    from manifest_lint.registry.client import Registries
 
-    reference = parse_reference(args.reference)
+    sources = PluginHost(get_plugin_manager(blocked=_blocked(argv))).sources()
+    reference = parse_reference(args.reference, sources)
     platform = None
     if args.platform:
         try:
             platform = parse_platform(args.platform)
         except PlatformFormatError as exc:
             raise UsageError(str(exc)) from None
-    options = RegistryOptions(
-        insecure_registries=frozenset(h.lower() for h in args.insecure_registry),
-        ca_file=args.ca_file,
-        timeout=args.timeout,
-    )
-    with Registries(options) as registries, ThreadPoolExecutor(max_workers=8) as pool:
-        source = open_source(reference, registries)
+    if reference.transport not in sources:
+        raise UsageError(f"no source for transport {reference.transport!r}")
+    options = _registry_options(args)
+    with Registries(options, _cache(args)) as registries, ThreadPoolExecutor(8) as pool:
+        source = sources[reference.transport](reference, registries)
         try:
             image = load_image(reference, source, executor=pool)
         finally:
@@ -151,11 +302,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     out = sys.stdout
     try:
-        args = build_parser().parse_args(args_list)
-        if args.command == "inspect":
-            return _inspect(args, out)
-        build_parser().print_help(out)
-        return ExitCode.USAGE_ERROR
+        if args_list[:1] == ["inspect"]:
+            return _inspect(build_inspect_parser().parse_args(args_list[1:]), args_list[1:], out)
+        if args_list[:1] == ["plugins"]:
+            return _plugins(args_list[1:], out)
+        return _lint(args_list, out)
     except UsageError as exc:
         print(f"manifest-lint: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE_ERROR
@@ -173,3 +324,153 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return ExitCode.OK
+
+
+def _read_targets(args: argparse.Namespace) -> list[Target]:
+    from manifest_lint.results import Location
+    from manifest_lint.runner import Target
+
+    targets = [Target(ref) for ref in args.references]
+    if args.refs_file:
+        try:
+            if args.refs_file == "-":
+                lines = sys.stdin.read().splitlines()
+            else:
+                with open(args.refs_file, encoding="utf-8") as handle:
+                    lines = handle.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--refs-file {args.refs_file}: cannot read: {exc}") from None
+        path = "<stdin>" if args.refs_file == "-" else args.refs_file
+        for number, line in enumerate(lines, start=1):
+            text = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
+            if text:
+                column = len(line) - len(line.lstrip()) + 1
+                targets.append(Target(text, Location(path, number, column)))
+    if not targets:
+        raise UsageError("no image references given (REF..., or --refs-file FILE)")
+    return targets
+
+
+class _OutputFile:
+    """A report file written next to its final path and renamed into place at the end,
+    so a failed run never leaves half a report where the last good one was."""
+
+    def __init__(self, path: str) -> None:
+        import tempfile
+
+        self.path = path
+        directory = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=".manifest-lint-", dir=directory)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        self.stream: TextIO = open(fd, "w", encoding="utf-8")  # noqa: SIM115 (closed in close)
+
+    def close(self, keep: bool) -> None:
+        self.stream.close()
+        if keep:
+            os.replace(self.tmp, self.path)
+        else:
+            os.unlink(self.tmp)
+
+
+def _lint(argv: Sequence[str], out: TextIO) -> int:
+    from datetime import UTC, datetime
+
+    from manifest_lint.config import load_config
+    from manifest_lint.evaluate import compile_policies
+    from manifest_lint.plugins import PluginHost, get_plugin_manager
+    from manifest_lint.registry.client import Registries
+    from manifest_lint.reporters import RunInfo
+    from manifest_lint.results import Severity
+    from manifest_lint.runner import Plan, run
+    from manifest_lint.selection import select_policies
+
+    pm = get_plugin_manager(blocked=_blocked(argv))
+    host = PluginHost(pm)
+    reporter_factories = host.reporters()
+    parser = build_lint_parser(sorted(reporter_factories))
+    pm.hook.manifest_lint_add_options(parser=parser)
+    args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    config = load_config(args.config, Path.cwd())
+    fail_on = Severity.parse(args.fail_on) if args.fail_on else (config.fail_on or Severity.ERROR)
+    pm.hook.manifest_lint_configure(options=args)
+
+    # Everything that can be wrong with the command is found before any network.
+    policies = select_policies(
+        host.policies(),
+        config,
+        [Path(p) for p in args.policy],
+        [name for value in args.select for name in value.split(",") if name.strip()],
+    )
+    backends = host.cel_backends()
+    backend_name = args.cel_backend or config.cel_backend or DEFAULT_CEL_BACKEND
+    if backend_name not in backends:
+        raise UsageError(
+            f"unknown CEL backend {backend_name!r} (available: {', '.join(sorted(backends))})"
+        )
+    backend = backends[backend_name]()
+    compiled = compile_policies(policies, backend, host.functions())
+    targets = _read_targets(args)
+    options = _registry_options(args)
+
+    outputs: list[tuple[str, str]] = [
+        (spec.partition("=")[0], spec.partition("=")[2]) for spec in args.output
+    ]
+    for spec, (name, path) in zip(args.output, outputs, strict=True):
+        if not name or not path:
+            raise UsageError(f"--output takes FORMAT=FILE, not {spec!r}")
+        if name not in reporter_factories:
+            raise UsageError(
+                f"--output: unknown format {name!r} (available: "
+                f"{', '.join(sorted(reporter_factories))})"
+            )
+    if args.junit:
+        outputs.append(("junit", args.junit))
+    if args.json:
+        outputs.append(("json", args.json))
+    run_info = RunInfo(
+        policies=tuple(p.info() for p in policies),
+        fail_on=fail_on,
+        version=__version__,
+        cel_backend=backend_name,
+        tty=out.isatty(),
+    )
+    files = [(_OutputFile(path), name) for name, path in outputs]
+    ok = False
+    try:
+        reporters = [reporter_factories[args.format](out, run_info)]
+        reporters += [reporter_factories[name](f.stream, run_info) for f, name in files]
+        plan = Plan(compiled, host.sources(), datetime.now(UTC), fail_on, args.concurrency)
+        with Registries(options, _cache(args)) as registries:
+            summary = run(plan, targets, registries, reporters)
+        ok = True
+    finally:
+        for file, _name in files:
+            file.close(keep=ok)
+    if summary.invalid_references:
+        return ExitCode.USAGE_ERROR
+    if summary.errors:
+        return ExitCode.EVALUATION_ERROR
+    if summary.blocking_failures:
+        return ExitCode.POLICY_FAILED
+    return ExitCode.OK
+
+
+def _plugins(argv: Sequence[str], out: TextIO) -> int:
+    from manifest_lint.plugins import PluginHost, get_plugin_manager
+
+    parser = _Parser(
+        prog="manifest-lint plugins",
+        description="List plugins, their versions and the hooks they implement.",
+    )
+    _add_plugin_options(parser)
+    parser.parse_args(argv)
+    host = PluginHost(get_plugin_manager(blocked=_blocked(argv)))
+    for name, version, hooks in host.plugin_list():
+        out.write(f"{name}" + (f" ({version})" if version else "") + "\n")
+        for hook in hooks:
+            out.write(f"  {hook}\n")
+    return ExitCode.OK

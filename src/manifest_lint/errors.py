@@ -6,7 +6,12 @@ library is imported and keep their cause (``raise ... from exc``)::
 
     ManifestLintError
     ├── UsageError                  bad input from the user: exit code 2
-    │   └── InvalidReferenceError   an image reference that does not parse
+    │   ├── InvalidReferenceError   an image reference that does not parse
+    │   ├── ExpressionError         a CEL expression that does not compile (column, caret)
+    │   ├── PolicyError             a policy file that does not load (path, line, column)
+    │   ├── ConfigError             a configuration file that does not load (path, line)
+    │   └── PluginError             a plugin that registers something invalid or twice
+    ├── EvaluationError             a CEL expression failed at run time (an ERROR result)
     └── SourceError                 the image could not be read: exit code 3
         ├── RegistryError           the registry answered badly or not at all (url, status)
         │   ├── AuthenticationError     credentials refused, or a token could not be had
@@ -54,6 +59,74 @@ class InvalidReferenceError(UsageError):
         self.reference = reference
         self.reason = reason
         self.position = position
+
+
+class ExpressionError(UsageError):
+    """A CEL expression that does not compile or declare.
+
+    ``line`` and ``column`` are 1-based positions inside the expression text (0
+    when the backend does not say); ``detail`` is the backend's message without
+    position; ``caret`` is the offending line with a ``^`` under the column.
+    """
+
+    def __init__(
+        self, detail: str, *, expression: str, line: int = 0, column: int = 0, caret: str = ""
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.expression = expression
+        self.line = line
+        self.column = column
+        self.caret = caret
+
+
+class PolicyError(UsageError):
+    """A policy file that cannot be loaded: names the file, line and column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        line: int = 0,
+        column: int = 0,
+        policy: str | None = None,
+    ) -> None:
+        where = path + (f":{line}" if line else "") + (f":{column}" if line and column else "")
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+        self.column = column
+        self.policy = policy
+
+
+class ConfigError(UsageError):
+    """A configuration file or option that cannot be used: names the file and line."""
+
+    def __init__(self, message: str, *, path: str = "", line: int = 0) -> None:
+        where = (path + (f":{line}" if line else "") + ": ") if path else ""
+        super().__init__(f"{where}{message}")
+        self.path = path
+        self.line = line
+
+
+class PluginError(UsageError):
+    """A plugin that registers something invalid, or a name another plugin already has."""
+
+    def __init__(self, message: str, *, plugin: str = "") -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+class EvaluationError(ManifestLintError):
+    """A CEL expression failed at run time (no such key, wrong type, not a bool...).
+
+    Reported as an ERROR result for that policy and image: fail closed.
+    """
+
+    def __init__(self, message: str, *, expression: str = "") -> None:
+        super().__init__(message)
+        self.expression = expression
 
 
 class SourceError(ManifestLintError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
+import threading
 from pathlib import Path, PurePosixPath
 
 from manifest_lint import media_types as mt
@@ -80,15 +81,24 @@ class _Directory(_Files):
 class _Archive(_Files):
     def __init__(self, path: str) -> None:
         self.path = path
+        tar: tarfile.TarFile | None = None
         try:
-            self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 (kept open; closed in close())
-            members = self._tar.getmembers()
+            tar = tarfile.open(path, "r:*")  # noqa: SIM115 (kept open; closed in close())
+            members = tar.getmembers()
         except FileNotFoundError:
             raise LayoutError(f"OCI archive {path} does not exist", path=path) from None
         except (tarfile.TarError, OSError, EOFError) as exc:
+            if tar is not None:  # opened, but broken further on (e.g. truncated)
+                tar.close()
+            # tarfile's "r:*" failure lists every method it tried, one per line:
+            # errors are printed on one line.
+            lines = str(exc).splitlines() or [type(exc).__name__]
+            detail = f": {lines[0]}" if len(lines) == 1 else " (tried plain, gzip, bzip2 and xz)"
             raise LayoutError(
-                f"OCI archive {path} is not a readable tar archive: {exc}", path=path
+                f"OCI archive {path} is not a readable tar archive{detail}", path=path
             ) from exc
+        self._tar = tar
+        self._lock = threading.Lock()
         self._members: dict[str, tarfile.TarInfo] = {}
         for member in members:
             name = PurePosixPath(member.name)
@@ -117,11 +127,13 @@ class _Archive(_Files):
                 limit=limit,
                 reference=relpath,
             )
-        handle = self._tar.extractfile(member)
-        if handle is None:  # pragma: no cover - isreg() members always have data
-            raise LayoutError(f"OCI archive {self.path}: {relpath} has no data", path=self.path)
-        with handle:
-            return handle.read(limit + 1)
+        # One file object under every member: reads from several threads must not interleave.
+        with self._lock:
+            handle = self._tar.extractfile(member)
+            if handle is None:  # pragma: no cover - isreg() members always have data
+                raise LayoutError(f"OCI archive {self.path}: {relpath} has no data", path=self.path)
+            with handle:
+                return handle.read(limit + 1)
 
     def close(self) -> None:
         self._tar.close()

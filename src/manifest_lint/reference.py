@@ -15,13 +15,15 @@ Accepted forms::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 from manifest_lint.digest import Digest, DigestFormatError
 from manifest_lint.errors import InvalidReferenceError
 
-Transport = Literal["docker", "oci", "oci-archive"]
+#: The built-in transports; plugins may add more (written ``name:PATH[:TAG|@DIGEST]``).
+Transport = str
+LAYOUT_TRANSPORTS = ("oci-archive", "oci")
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_HOST = "registry-1.docker.io"
@@ -85,16 +87,22 @@ class Reference:
         )
 
 
-def parse_reference(text: str) -> Reference:
-    """Parse and normalise ``text``; raise :class:`InvalidReferenceError` saying what and where."""
+def parse_reference(text: str, transports: Iterable[str] = ()) -> Reference:
+    """Parse and normalise ``text``; raise :class:`InvalidReferenceError` saying what and where.
+
+    ``transports`` names further path-like transports (registered by plugins) that are
+    written ``name:PATH[:TAG|@DIGEST]`` like ``oci:``.
+    """
     if not text or not text.strip():
         raise InvalidReferenceError(text, "reference is empty")
     if text != text.strip():
         raise InvalidReferenceError(text, "reference has leading or trailing white space")
-    if text.startswith("oci-archive:"):
-        return _parse_layout(text, "oci-archive", len("oci-archive:"))
-    if text.startswith("oci:"):
-        return _parse_layout(text, "oci", len("oci:"))
+    names = sorted(
+        {*LAYOUT_TRANSPORTS, *(t for t in transports if t != "docker")}, key=len, reverse=True
+    )
+    for name in names:
+        if text.startswith(f"{name}:"):
+            return _parse_layout(text, name, len(name) + 1)
     if text.startswith("docker://"):
         return _parse_docker(text, len("docker://"))
     return _parse_docker(text, 0)

@@ -195,10 +195,15 @@ class RegistryAuth(httpx.Auth):
     def _accept_token(self, response: httpx.Response, request: httpx.Request, scope: str) -> str:
         realm = str(request.url.copy_with(query=None))
         if response.status_code in (401, 403):
-            who = "the configured credentials" if self.credential() else "anonymous access"
+            credential = self.credential()
+            who = (
+                f"credentials from {credential.source}"
+                if credential and credential.source
+                else ("the configured credentials" if credential else "anonymous access")
+            )
             raise AuthenticationError(
                 f"token service {realm} refused {who} for {scope or 'the registry'} "
-                f"(HTTP {response.status_code})",
+                f"on registry {self.host} (HTTP {response.status_code})",
                 url=realm,
                 status=response.status_code,
             )

@@ -7,6 +7,7 @@ pool and token cache; :class:`Registries` hands them out by host.
 from __future__ import annotations
 
 import ipaddress
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import httpx
 
 from manifest_lint import __version__
 from manifest_lint import media_types as mt
+from manifest_lint.cache import Cache
 from manifest_lint.digest import Digest, DigestFormatError
 from manifest_lint.errors import (
     AuthenticationError,
@@ -26,7 +28,7 @@ from manifest_lint.errors import (
     TooLargeError,
     UnsupportedMediaTypeError,
 )
-from manifest_lint.fetch import Fetched
+from manifest_lint.fetch import Fetched, verify
 from manifest_lint.model import MAX_DOCUMENT_SIZE, Descriptor
 from manifest_lint.reference import Reference
 from manifest_lint.registry.auth import RegistryAuth
@@ -134,6 +136,13 @@ class RegistryClient:
             self._count(method, manifest)
             try:
                 return self._http.send(request, stream=True)
+            except AuthenticationError as exc:
+                # Raised by the auth flow (token service), which does not know the image.
+                if exc.reference is not None:
+                    raise
+                raise AuthenticationError(
+                    f"{what}: {exc}", url=exc.url, status=exc.status, reference=what
+                ) from exc
             except httpx.ConnectError as exc:
                 if len(self._schemes) > 1 and scheme == "https":
                     with self._scheme_lock:
@@ -250,17 +259,17 @@ class RegistryClient:
         response = self._send("GET", path, {"Accept": mt.MANIFEST_ACCEPT}, what=what, manifest=True)
         try:
             self._check_status(response, what)
+            media_type = mt.base(response.headers.get("content-type", ""))
+            if media_type in mt.SCHEMA1_TYPES:
+                raise UnsupportedMediaTypeError(
+                    f"{what} is a Docker schema1 manifest, which is deprecated and not "
+                    "supported; push the image again with a current client (schema2 or OCI)",
+                    media_type=media_type,
+                    reference=what,
+                )
             data = self._read_capped(response, limit, what)
         finally:
             response.close()
-        media_type = mt.base(response.headers.get("content-type", ""))
-        if media_type in mt.SCHEMA1_TYPES:
-            raise UnsupportedMediaTypeError(
-                f"{what} is a Docker schema1 manifest, which is deprecated and not supported; "
-                "push the image again with a current client (schema2 or OCI)",
-                media_type=media_type,
-                reference=what,
-            )
         announced = response.headers.get("docker-content-digest", "")
         by_digest = ":" in ref
         expected = ref if by_digest else announced
@@ -328,8 +337,10 @@ def _reason(exc: Exception) -> str:
 class Registries:
     """One :class:`RegistryClient` per host, created on first use; closes them all."""
 
-    def __init__(self, options: RegistryOptions | None = None) -> None:
+    def __init__(self, options: RegistryOptions | None = None, cache: Cache | None = None) -> None:
         self.options = options or RegistryOptions()
+        #: Where manifests and configs are kept between runs (None: ``--no-cache``).
+        self.cache = cache
         self._clients: dict[str, RegistryClient] = {}
         self._lock = threading.Lock()
 
@@ -356,29 +367,75 @@ class Registries:
 
 
 class RegistrySource:
-    """A :class:`~manifest_lint.fetch.Source` for one reference in a registry."""
+    """A :class:`~manifest_lint.fetch.Source` for one reference in a registry.
 
-    def __init__(self, client: RegistryClient, reference: Reference) -> None:
+    With a cache, a tag is resolved with ``HEAD`` (which Docker Hub does not count
+    as a pull) and content is read from the cache by digest when it is there; a
+    cached digest reference needs no request at all. Without a cache, a tag is
+    fetched with one ``GET``.
+    """
+
+    def __init__(
+        self, client: RegistryClient, reference: Reference, cache: Cache | None = None
+    ) -> None:
         self.client = client
         self.reference = reference
+        self.cache = cache
         self.what = str(reference)
 
     def close(self) -> None:
         """Nothing to release: the client is shared by every reference of its host."""
 
+    def _by_digest(self, digest: str, media_type: str, what: str) -> Fetched:
+        if self.cache is not None:
+            data = self.cache.get(digest)
+            if data is not None:
+                return Fetched(data, media_type or _declared_type(data), digest)
+        fetched = self.client.get_manifest(self.reference.repository, digest, what=what)
+        if self.cache is not None:
+            self.cache.put(fetched.digest, fetched.data)
+        return fetched
+
     def resolve(self) -> Fetched:
-        ref = self.reference.digest or self.reference.tag
-        return self.client.get_manifest(self.reference.repository, ref, what=self.what)
+        repository, tag, digest = (
+            self.reference.repository,
+            self.reference.tag,
+            self.reference.digest,
+        )
+        if digest:
+            return self._by_digest(digest, "", self.what)
+        if self.cache is not None:
+            try:
+                head = self.client.head_manifest(repository, tag, what=self.what)
+            except NotFoundError:
+                head = None  # a HEAD has no body: the GET below says what is missing
+            if head is not None:
+                what = f"{self.what} (HEAD resolved it to {head.digest})"
+                return self._by_digest(head.digest, head.media_type, what)
+        fetched = self.client.get_manifest(repository, tag, what=self.what)
+        if self.cache is not None:
+            self.cache.put(fetched.digest, fetched.data)
+        return fetched
 
     def fetch(self, descriptor: Descriptor, *, manifest: bool) -> bytes:
+        what = f"{self.what} {'manifest' if manifest else 'blob'} {descriptor.digest}"
         if manifest:
-            kind = "manifest"
-            fetched = self.client.get_manifest(
-                self.reference.repository,
-                descriptor.digest,
-                what=f"{self.what} {kind} {descriptor.digest}",
-            )
-            return fetched.data
-        return self.client.get_blob(
-            self.reference.repository, descriptor, what=f"{self.what} blob {descriptor.digest}"
-        )
+            return self._by_digest(descriptor.digest, descriptor.media_type, what).data
+        if self.cache is not None:
+            cached = self.cache.get(descriptor.digest)
+            if cached is not None:
+                return cached
+        data = self.client.get_blob(self.reference.repository, descriptor, what=what)
+        if self.cache is not None:
+            verify(data, descriptor, what)  # never store what does not match its name
+            self.cache.put(descriptor.digest, data)
+        return data
+
+
+def _declared_type(data: bytes) -> str:
+    """The ``mediaType`` a cached manifest declares, or ``""`` (then its shape decides)."""
+    try:
+        value = json.loads(data).get("mediaType", "")
+    except (ValueError, AttributeError, RecursionError):
+        return ""
+    return mt.base(value) if isinstance(value, str) else ""

@@ -1,0 +1,46 @@
+"""Custom CEL functions manifest-lint provides to every policy expression.
+
+``normalizePlatform(string) -> string``
+    ``os/arch[/variant]`` normalised as containerd does (``manifest_lint.platform``):
+    ``"linux/arm64/v8"`` -> ``"linux/arm64"``, ``"linux/aarch64"`` -> ``"linux/arm64"``,
+    ``"linux/arm"`` -> ``"linux/arm/v7"``. A string that is not a platform is an
+    evaluation error.
+
+``joinStrings(list(string), string) -> string``
+    The elements joined with a separator: ``joinStrings(['a', 'b'], ', ')`` is
+    ``"a, b"``. Every backend has it (cel-python lacks the strings extension's
+    ``join``), so the built-in policies use it in their messages.
+"""
+
+from __future__ import annotations
+
+from manifest_lint.cel.base import STRING, CelFunction, list_of
+from manifest_lint.platform import parse_platform
+
+
+def normalize_platform(text: str) -> str:
+    """``normalizePlatform``: raises ``PlatformFormatError`` (a ValueError) for a non-platform."""
+    return str(parse_platform(text))
+
+
+def join_strings(items: list[str], separator: str) -> str:
+    """``joinStrings``."""
+    return separator.join(items)
+
+
+BUILTIN_FUNCTIONS: tuple[CelFunction, ...] = (
+    CelFunction(
+        "normalizePlatform",
+        (STRING,),
+        STRING,
+        normalize_platform,
+        doc="Normalise an os/arch[/variant] string: 'linux/aarch64' -> 'linux/arm64'.",
+    ),
+    CelFunction(
+        "joinStrings",
+        (list_of(STRING), STRING),
+        STRING,
+        join_strings,
+        doc="Join a list of strings with a separator: joinStrings(['a', 'b'], ', ') == 'a, b'.",
+    ),
+)

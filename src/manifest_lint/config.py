@@ -1,0 +1,153 @@
+"""``.manifest-lint.yaml``: which policies run, with which params and severity.
+
+    fail-on: warning                 # error | warning | info
+    cel-backend: cel-expr-python
+    policy-paths: [policies/]        # files or directories, relative to this file
+    policies:
+      max-layers: {params: {max: 20}, severity: warning}
+      pinned-digest: {enabled: false}
+
+Unknown keys are errors naming the file and line. Command-line flags override
+the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from manifest_lint.errors import ConfigError
+from manifest_lint.results import Severity
+from manifest_lint.yamlfile import LocatedDict, YamlFileError, load_all, plain, read_text
+
+DEFAULT_NAME = ".manifest-lint.yaml"
+_TOP_KEYS = ("fail-on", "cel-backend", "policy-paths", "policies")
+_POLICY_KEYS = ("enabled", "severity", "params")
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    enabled: bool | None = None
+    severity: Severity | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str = ""
+    fail_on: Severity | None = None
+    cel_backend: str = ""
+    policy_paths: tuple[Path, ...] = ()
+    policies: dict[str, PolicySettings] = field(default_factory=dict)
+
+
+def _check_keys(obj: LocatedDict, allowed: tuple[str, ...], what: str, path: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key {key!r} in {what} (allowed: {', '.join(allowed)})",
+                path=path,
+                line=obj.key_line(key),
+            )
+
+
+def _severity(value: Any, path: str, line: int, what: str) -> Severity:
+    if not isinstance(value, str):
+        raise ConfigError(f"{what} must be error, warning or info", path=path, line=line)
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise ConfigError(f"{what}: {exc}", path=path, line=line) from None
+
+
+def parse_config(text: str, path: str) -> Config:
+    try:
+        documents = list(load_all(text))
+    except YamlFileError as exc:
+        raise ConfigError(exc.message, path=path, line=exc.line) from None
+    if not documents:
+        return Config(path=path)
+    if len(documents) > 1:
+        raise ConfigError(
+            "a configuration file holds one YAML document", path=path, line=documents[1].line
+        )
+    top = documents[0].value
+    if not isinstance(top, LocatedDict):
+        raise ConfigError("the configuration must be a mapping", path=path, line=1)
+    _check_keys(top, _TOP_KEYS, "the configuration", path)
+    base = Path(path).parent
+    fail_on = None
+    if "fail-on" in top:
+        fail_on = _severity(top["fail-on"], path, top.key_line("fail-on"), "fail-on")
+    backend = top.get("cel-backend", "")
+    if not isinstance(backend, str):
+        raise ConfigError(
+            "cel-backend must be a string", path=path, line=top.key_line("cel-backend")
+        )
+    paths = top.get("policy-paths") or []
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ConfigError(
+            "policy-paths must be a list of paths", path=path, line=top.key_line("policy-paths")
+        )
+    settings: dict[str, PolicySettings] = {}
+    policies = top.get("policies") or LocatedDict()
+    if not isinstance(policies, LocatedDict):
+        raise ConfigError(
+            "policies must be a mapping of policy name to settings",
+            path=path,
+            line=top.key_line("policies"),
+        )
+    for name, value in policies.items():
+        line = policies.key_line(name)
+        if value is None:
+            value = LocatedDict()
+            value.line = line
+            value.key_positions = {}
+        if not isinstance(value, LocatedDict):
+            raise ConfigError(f"policies.{name} must be a mapping", path=path, line=line)
+        _check_keys(value, _POLICY_KEYS, f"policies.{name}", path)
+        enabled = value.get("enabled")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise ConfigError(
+                f"policies.{name}.enabled must be true or false",
+                path=path,
+                line=value.key_line("enabled"),
+            )
+        severity = None
+        if "severity" in value:
+            severity = _severity(
+                value["severity"], path, value.key_line("severity"), f"policies.{name}.severity"
+            )
+        params = value.get("params") or {}
+        if not isinstance(params, dict):
+            raise ConfigError(
+                f"policies.{name}.params must be a mapping",
+                path=path,
+                line=value.key_line("params"),
+            )
+        settings[name] = PolicySettings(enabled, severity, plain(params), line)
+    return Config(
+        path=path,
+        fail_on=fail_on,
+        cel_backend=backend,
+        policy_paths=tuple(base / p for p in paths),
+        policies=settings,
+    )
+
+
+def load_config(explicit: str | None, cwd: Path) -> Config:
+    """``--config FILE`` (must exist), else ``.manifest-lint.yaml`` in ``cwd`` if present."""
+    if explicit is None:
+        candidate = cwd / DEFAULT_NAME
+        if not candidate.is_file():
+            return Config()
+        path = candidate
+    else:
+        path = Path(explicit)
+    try:
+        text = read_text(path)
+    except YamlFileError as exc:
+        raise ConfigError(exc.message, path=str(path)) from None
+    return parse_config(text, str(path))

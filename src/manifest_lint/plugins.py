@@ -1,0 +1,227 @@
+"""The plugin manager factory and a typed facade over ``pm.hook``.
+
+:func:`get_plugin_manager` is called from ``main``, never at import time. It
+registers the built-in plugin, loads the ``manifest_lint`` entry points unless
+autoloading is disabled (``MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD``), honours
+blocked plugin names (``-p no:NAME``), and calls ``check_pending()`` so that a
+misspelled hook fails loudly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from manifest_lint import hookspecs
+from manifest_lint.errors import PluginError
+
+if TYPE_CHECKING:
+    from manifest_lint.cel import CelBackend, CelFunction
+    from manifest_lint.fetch import Source
+    from manifest_lint.policy import Policy
+    from manifest_lint.reference import Reference
+    from manifest_lint.registry.client import Registries
+    from manifest_lint.reporters import ReporterFactory
+
+SourceOpener = Callable[["Reference", "Registries"], "Source"]
+ENTRY_POINT_GROUP = "manifest_lint"
+DISABLE_AUTOLOAD_ENV = "MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD"
+BUILTIN = "builtin"
+
+
+def get_plugin_manager(
+    *,
+    blocked: Iterable[str] = (),
+    autoload: bool | None = None,
+    plugins: Iterable[tuple[str, object]] = (),
+) -> pluggy.PluginManager:
+    """A plugin manager with the built-ins, the installed plugins and ``plugins``."""
+    from manifest_lint import builtin
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in blocked:
+        if name == BUILTIN:
+            raise PluginError("the built-in plugin cannot be blocked")
+        pm.set_blocked(name)
+    pm.register(builtin, name=BUILTIN)
+    if autoload is None:
+        autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
+    if autoload:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for name, plugin in plugins:
+        if not pm.is_blocked(name):
+            pm.register(plugin, name=name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from None
+    return pm
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A thing a plugin registered, and which plugin did."""
+
+    name: str
+    value: Any
+    plugin: str
+
+
+class _Collector:
+    """Builds the ``register`` callback for one collection hook, plugin by plugin."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.items: dict[str, Registered] = {}
+
+    def add(self, name: str, value: Any, plugin: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise PluginError(
+                f"plugin {plugin!r} registered a {self.what} without a name", plugin=plugin
+            )
+        if name in self.items:
+            first = self.items[name].plugin
+            raise PluginError(
+                f"plugin {plugin!r} registered {self.what} {name!r}, which plugin {first!r} "
+                "already registered",
+                plugin=plugin,
+            )
+        self.items[name] = Registered(name, value, plugin)
+
+
+class PluginHost:
+    """Typed access to what the plugins provide."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+
+    def _each(self, hook_name: str) -> Iterable[tuple[str, Callable[..., Any]]]:
+        """(plugin name, implementation) in registration order: built-ins first.
+
+        Collection hooks are called plugin by plugin, so that everything
+        registered is attributed to the plugin that registered it.
+        """
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            plugin = self.pm.get_name(impl.plugin) or repr(impl.plugin)
+            takes_register = "register" in impl.argnames
+
+            def call(
+                register: Callable[..., None], _impl: Any = impl, _takes: bool = takes_register
+            ) -> None:
+                _impl.function(**({"register": register} if _takes else {}))
+
+            yield plugin, call
+
+    def _collect(
+        self,
+        hook_name: str,
+        what: str,
+        key: Callable[[Any], str] | None = None,
+    ) -> dict[str, Registered]:
+        collector = _Collector(what)
+        for plugin, call in self._each(hook_name):
+
+            def register(*args: Any, _plugin: str = plugin) -> None:
+                if key is not None:
+                    collector.add(key(args[0]), args[0], _plugin)
+                else:
+                    collector.add(args[0], args[1], _plugin)
+
+            call(register)
+        return collector.items
+
+    def sources(self) -> dict[str, SourceOpener]:
+        return {
+            n: r.value for n, r in self._collect("manifest_lint_register_sources", "source").items()
+        }
+
+    def functions(self) -> list[CelFunction]:
+        found: list[CelFunction] = []
+        seen: dict[tuple[str, tuple[Any, ...]], str] = {}
+        for plugin, call in self._each("manifest_lint_register_functions"):
+
+            def register(function: CelFunction, _plugin: str = plugin) -> None:
+                signature = (function.name, tuple(function.params))
+                if signature in seen:
+                    raise PluginError(
+                        f"plugin {_plugin!r} registered CEL function {function.name!r} with "
+                        f"the same parameters as plugin {seen[signature]!r}",
+                        plugin=_plugin,
+                    )
+                seen[signature] = _plugin
+                found.append(function)
+
+            call(register)
+        return found
+
+    def cel_backends(self) -> dict[str, Callable[[], CelBackend]]:
+        return {
+            n: r.value
+            for n, r in self._collect("manifest_lint_register_cel_backends", "CEL backend").items()
+        }
+
+    def reporters(self) -> dict[str, ReporterFactory]:
+        return {
+            n: r.value
+            for n, r in self._collect("manifest_lint_register_reporters", "reporter").items()
+        }
+
+    def policies(self) -> list[Policy]:
+        """Every registered policy (files and directories loaded), unique by name."""
+        from manifest_lint.policy import Policy, load_policies
+
+        collector = _Collector("policy")
+        for plugin, call in self._each("manifest_lint_register_policies"):
+
+            def register(item: Policy | Path, _plugin: str = plugin) -> None:
+                if isinstance(item, Policy):
+                    loaded = [item]
+                elif isinstance(item, Path | str):
+                    root = Path(item)
+                    loaded = [
+                        replace(p, path=_display_path(_plugin, root, Path(p.path)))
+                        for p in load_policies([root], origin=_plugin)
+                    ]
+                else:
+                    raise PluginError(
+                        f"plugin {_plugin!r} registered {item!r}: a policy must be a Policy "
+                        "or the path of a policy file or directory",
+                        plugin=_plugin,
+                    )
+                for policy in loaded:
+                    collector.add(policy.name, policy, _plugin)
+
+            call(register)
+        return [r.value for r in collector.items.values()]
+
+    def plugin_list(self) -> list[tuple[str, str, list[str]]]:
+        """(name, version, hooks implemented) for every registered plugin."""
+        dist_versions: Mapping[Any, str] = {
+            plugin: f"{dist.project_name} {dist.version}"
+            for plugin, dist in self.pm.list_plugin_distinfo()
+        }
+        from manifest_lint import __version__
+
+        rows = []
+        for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda item: item[0]):
+            if plugin is None:
+                continue
+            version = dist_versions.get(plugin, "")
+            if name == BUILTIN:
+                version = f"manifest-lint {__version__}"
+            hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or ())
+            rows.append((name, version, hooks))
+        return rows
+
+
+def _display_path(plugin: str, root: Path, path: Path) -> str:
+    """``builtin:max-layers.yaml``: where a plugin's policy came from, without the
+    machine's install path."""
+    relative = path.name if root == path else path.relative_to(root).as_posix()
+    return f"{plugin}:{relative}"

@@ -1,0 +1,88 @@
+"""The JSON report (schema version 1, ``docs/reporters.md``), written as results come.
+
+The document is streamed: the header first, then each reference's result, then
+the summary, so memory does not grow with the number of references.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from manifest_lint.reporters import RunInfo
+from manifest_lint.results import Finding, ReferenceResult, Summary
+
+SCHEMA_VERSION = 1
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "policy": finding.policy,
+        "platform": finding.platform,
+        "name": finding.name,
+        "outcome": str(finding.outcome),
+        "severity": str(finding.severity),
+        "message": finding.message,
+        "details": list(finding.details),
+    }
+
+
+def result_json(result: ReferenceResult) -> dict[str, Any]:
+    location = None
+    if result.location is not None:
+        loc = result.location
+        location = {"path": loc.path, "line": loc.line, "column": loc.column}
+    return {
+        "reference": result.reference,
+        "normalized": result.normalized,
+        "registry": result.registry,
+        "digest": result.digest,
+        "outcome": str(result.outcome),
+        "platforms": list(result.platforms),
+        "location": location,
+        "findings": [finding_json(f) for f in result.findings],
+    }
+
+
+class JsonReporter:
+    def __init__(self, stream: TextIO, run: RunInfo) -> None:
+        self.stream = stream
+        self.first = True
+        header = {
+            "version": SCHEMA_VERSION,
+            "tool": {"name": "manifest-lint", "version": run.version},
+            "failOn": str(run.fail_on),
+            "celBackend": run.cel_backend,
+            "policies": [
+                {
+                    "name": p.name,
+                    "description": p.description,
+                    "severity": str(p.severity),
+                    "scope": p.scope,
+                    "source": p.source,
+                    "helpUri": p.help_uri,
+                }
+                for p in run.policies
+            ],
+        }
+        text = json.dumps(header, indent=2, ensure_ascii=False)
+        # Open the results list inside the header object; closed in finish().
+        self.stream.write(text[: text.rindex("}")].rstrip() + ',\n  "results": [')
+
+    def add(self, result: ReferenceResult) -> None:
+        body = json.dumps(result_json(result), indent=2, ensure_ascii=False)
+        sep = "\n" if self.first else ",\n"
+        self.first = False
+        self.stream.write(sep + "\n".join("    " + line for line in body.splitlines()))
+
+    def finish(self, summary: Summary) -> None:
+        counts = {str(outcome): n for outcome, n in summary.counts.items()}
+        tail = {
+            "references": summary.references,
+            **counts,
+            "blockingFailures": summary.blocking_failures,
+        }
+        body = json.dumps(tail, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        close = "\n  ]" if not self.first else "]"
+        self.stream.write(f'{close},\n  "summary": {body}\n}}\n')
+        self.stream.flush()

@@ -1,0 +1,56 @@
+"""Text for people: one block per reference, one line per result, a summary line.
+Colours only on a terminal (and never with ``NO_COLOR`` set)."""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+from manifest_lint.reporters import RunInfo
+from manifest_lint.results import Finding, Outcome, ReferenceResult, Severity, Summary
+
+_COLOURS = {"PASS": "32", "FAIL": "31;1", "ERROR": "31;1", "WARN": "33", "INFO": "36", "SKIP": "2"}
+
+
+def label(finding: Finding, fail_on: Severity) -> str:
+    """PASS, FAIL, ERROR, SKIP; a failure below ``--fail-on`` shows its severity (WARN, INFO)."""
+    if finding.outcome is Outcome.FAIL and finding.severity < fail_on:
+        return "WARN" if finding.severity is Severity.WARNING else "INFO"
+    return finding.outcome.name
+
+
+class TextReporter:
+    def __init__(self, stream: TextIO, run: RunInfo) -> None:
+        self.stream = stream
+        self.run = run
+        self.colour = run.tty and not os.environ.get("NO_COLOR")
+
+    def _paint(self, text: str, key: str) -> str:
+        if not self.colour:
+            return text
+        return f"\033[{_COLOURS[key]}m{text}\033[0m"
+
+    def add(self, result: ReferenceResult) -> None:
+        w = self.stream.write
+        head = result.reference
+        if result.location is not None:
+            loc = result.location
+            head = f"{loc.path}:{loc.line}:{loc.column}: {head}" if loc.line else head
+        extra = []
+        if result.digest:
+            extra.append(result.digest)
+        if result.platforms:
+            count = len(result.platforms)
+            extra.append(f"{count} platform{'s' if count != 1 else ''}")
+        w(f"{head}" + (f"  ({', '.join(extra)})" if extra else "") + "\n")
+        for finding in result.findings:
+            key = label(finding, self.run.fail_on)
+            line = f"  {self._paint(f'{key:<5}', key)} {finding.name}"
+            if finding.message and finding.outcome is not Outcome.PASS:
+                line += f": {finding.message}"
+            w(line.replace("\n", "\n        ") + "\n")
+        self.stream.flush()
+
+    def finish(self, summary: Summary) -> None:
+        self.stream.write("\n" + summary.line() + "\n")
+        self.stream.flush()

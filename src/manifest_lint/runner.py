@@ -1,0 +1,114 @@
+"""One lint run: references in, results out to every reporter as each is ready.
+
+Each reference ends as exactly one :class:`ReferenceResult`, whatever happens to
+it or to the others: a reference that does not parse or cannot be read gets an
+ERROR result, so every report names every reference given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from manifest_lint.document import build_document
+from manifest_lint.errors import InvalidReferenceError, SourceError
+from manifest_lint.evaluate import CompiledPolicy, evaluate
+from manifest_lint.fetch import load_image
+from manifest_lint.plugins import SourceOpener
+from manifest_lint.reference import parse_reference
+from manifest_lint.registry.client import Registries
+from manifest_lint.reporters import Reporter
+from manifest_lint.results import (
+    FETCH,
+    REFERENCE,
+    Finding,
+    Location,
+    Outcome,
+    ReferenceResult,
+    Severity,
+    Summary,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A reference to check, and where it was found (for references read from files)."""
+
+    reference: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    policies: Sequence[CompiledPolicy]
+    sources: Mapping[str, SourceOpener]
+    now: datetime
+    fail_on: Severity = Severity.ERROR
+    concurrency: int = 8
+
+
+def _error(
+    target: Target, policy: str, message: str, normalized: str = "", registry: str = ""
+) -> ReferenceResult:
+    finding = Finding(policy, Outcome.ERROR, Severity.ERROR, message)
+    return ReferenceResult(
+        target.reference,
+        normalized=normalized,
+        registry=registry,
+        findings=(finding,),
+        location=target.location,
+    )
+
+
+def check(
+    target: Target, plan: Plan, registries: Registries, pool: Executor | None
+) -> ReferenceResult:
+    """Everything for one reference; never raises for the reference's sake."""
+    try:
+        reference = parse_reference(target.reference, plan.sources)
+    except InvalidReferenceError as exc:
+        return _error(target, REFERENCE, str(exc))
+    known = (str(reference), reference.registry)
+    opener = plan.sources.get(reference.transport)
+    if opener is None:
+        return _error(target, REFERENCE, f"no source for transport {reference.transport!r}", *known)
+    try:
+        source = opener(reference, registries)
+        try:
+            image = load_image(reference, source, executor=pool)
+        finally:
+            source.close()
+    except SourceError as exc:
+        return _error(target, FETCH, str(exc), *known)
+    document = build_document(image)
+    findings = evaluate(plan.policies, document, plan.now)
+    return ReferenceResult(
+        target.reference,
+        normalized=str(reference),
+        registry=reference.registry,
+        digest=image.digest,
+        findings=tuple(findings),
+        location=target.location,
+        platforms=tuple(document["image"]["platforms"]),
+    )
+
+
+def run(
+    plan: Plan, targets: Iterable[Target], registries: Registries, reporters: Sequence[Reporter]
+) -> Summary:
+    """Check every target concurrently; report results in the order given."""
+    summary = Summary()
+    workers = max(1, plan.concurrency)
+    with (
+        ThreadPoolExecutor(workers, thread_name_prefix="ref") as refs,
+        ThreadPoolExecutor(workers, thread_name_prefix="doc") as docs,
+    ):
+        for result in refs.map(lambda t: check(t, plan, registries, docs), targets):
+            summary.add(result, plan.fail_on)
+            for reporter in reporters:
+                reporter.add(result)
+    for reporter in reporters:
+        reporter.finish(summary)
+    return summary
