@@ -70,9 +70,12 @@ def _add_registry_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--timeout",
         type=float,
-        default=30.0,
+        default=60.0,
         metavar="SECONDS",
-        help="per-request time-out (default: %(default)s)",
+        help="deadline for reading one reference, retries included; transient failures "
+        "(connection errors, 429, 502-504, a body cut short) are retried with backoff, "
+        "honouring Retry-After (default: %(default)s; each request times out after 30 s "
+        "or this, whichever is less)",
     )
     group.add_argument(
         "--cache-dir",

@@ -165,7 +165,25 @@ class NotFoundError(RegistryError):
 
 
 class RegistryUnavailableError(RegistryError):
-    """The registry could not be reached, timed out, or answered with a server error."""
+    """The registry could not be reached, timed out, rate-limited us, or failed.
+
+    ``transient`` errors are retried (connection errors, time-outs, 429, 502, 503,
+    504, a body cut short); ``retry_after`` is the server's ``Retry-After`` in seconds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        reference: str | None = None,
+        transient: bool = True,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, url=url, status=status, reference=reference)
+        self.transient = transient
+        self.retry_after = retry_after
 
 
 class CredentialError(SourceError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Severity(enum.IntEnum):
@@ -123,6 +124,12 @@ class Summary:
     warnings: int = 0
     #: References that do not parse.
     invalid_references: int = 0
+    #: Per registry host: requests by method, counted pulls, rate-limit headers.
+    registries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Cache hits and misses (empty without a cache).
+    cache: dict[str, int] = field(default_factory=dict)
+    #: Seconds spent evaluating CEL, summed over threads.
+    evaluation_seconds: float = 0.0
 
     def add(self, result: ReferenceResult, fail_on: Severity) -> None:
         self.references += 1

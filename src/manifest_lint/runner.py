@@ -7,9 +7,11 @@ ERROR result, so every report names every reference given.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from manifest_lint.document import build_document
@@ -47,6 +49,19 @@ class Plan:
     now: datetime
     fail_on: Severity = Severity.ERROR
     concurrency: int = 8
+    timer: Timer = field(default_factory=lambda: Timer())
+
+
+class Timer:
+    """Seconds spent in one kind of work, summed over threads."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self.seconds += seconds
 
 
 def _error(
@@ -83,7 +98,9 @@ def check(
     except SourceError as exc:
         return _error(target, FETCH, str(exc), *known)
     document = build_document(image)
+    started = time.perf_counter()
     findings = evaluate(plan.policies, document, plan.now)
+    plan.timer.add(time.perf_counter() - started)
     return ReferenceResult(
         target.reference,
         normalized=str(reference),
@@ -109,6 +126,10 @@ def run(
             summary.add(result, plan.fail_on)
             for reporter in reporters:
                 reporter.add(result)
+    summary.registries = {host: c.stats() for host, c in sorted(registries.clients().items())}
+    if registries.cache is not None:
+        summary.cache = {"hits": registries.cache.hits, "misses": registries.cache.misses}
+    summary.evaluation_seconds = plan.timer.seconds
     for reporter in reporters:
         reporter.finish(summary)
     return summary

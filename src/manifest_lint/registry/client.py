@@ -6,14 +6,19 @@ pool and token cache; :class:`Registries` hands them out by host.
 
 from __future__ import annotations
 
+import email.utils
 import ipaddress
 import json
+import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import httpx
+import tenacity
 
 from manifest_lint import __version__
 from manifest_lint import media_types as mt
@@ -35,6 +40,7 @@ from manifest_lint.registry.auth import RegistryAuth
 from manifest_lint.registry.credentials import Credential, find_credential
 
 USER_AGENT = f"manifest-lint/{__version__}"
+T = TypeVar("T")
 
 
 def is_loopback(host: str) -> bool:
@@ -58,7 +64,10 @@ class RegistryOptions:
 
     insecure_registries: frozenset[str] = frozenset()
     ca_file: str | None = None
-    timeout: float = 30.0
+    #: Deadline for reading one reference, retries included (``--timeout``).
+    timeout: float = 60.0
+    #: Time-out of each single request.
+    request_timeout: float = 30.0
     env: Mapping[str, str] | None = None
     credential_lookup: Callable[[str], Credential | None] | None = None
     transport: httpx.BaseTransport | None = field(default=None, compare=False)
@@ -101,39 +110,70 @@ class RegistryClient:
         self._http = httpx.Client(
             auth=self.auth,
             verify=verify,
-            timeout=options.timeout,
+            timeout=min(options.request_timeout, options.timeout),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
             transport=options.transport,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+            event_hooks={"response": [self._record]},
         )
         # Loopback and insecure registries may speak plain http: try https first,
         # as docker does, and fall back once the TLS handshake fails.
         self._schemes = ["https", "http"] if insecure else ["https"]
+        #: How to wait between attempts (tests replace it).
+        self._sleep: Callable[[float], None] = time.sleep
         self._scheme_lock = threading.Lock()
-        #: Requests sent, by method, for reports ("counted pulls" are manifest GETs).
+        self._stats_lock = threading.Lock()
+        #: Responses received from this registry, by method (token requests, which go
+        #: to the token service's host, are counted in ``token_requests``).
         self.requests: dict[str, int] = {}
+        #: Successful manifest GETs: what Docker Hub counts as pulls (HEADs are free).
         self.manifest_gets = 0
+        self.token_requests = 0
+        #: The last rate-limit headers seen (Docker Hub's ``ratelimit-limit`` and
+        #: ``ratelimit-remaining``), as sent.
+        self.rate_limit: dict[str, str] = {}
 
     def close(self) -> None:
         self._http.close()
 
     # -- plumbing ------------------------------------------------------------
-    def _count(self, method: str, manifest: bool) -> None:
-        with self._scheme_lock:
-            self.requests[method] = self.requests.get(method, 0) + 1
-            if manifest and method == "GET":
+    def _record(self, response: httpx.Response) -> None:
+        """Count every response, those of auth retries and redirects included."""
+        request = response.request
+        with self._stats_lock:
+            if request.url.netloc.decode("ascii").lower() != self.host.lower():
+                self.token_requests += 1
+                return
+            self.requests[request.method] = self.requests.get(request.method, 0) + 1
+            if (
+                request.method == "GET"
+                and "/manifests/" in request.url.path
+                and response.status_code < 300
+            ):
                 self.manifest_gets += 1
+            for header in ("ratelimit-limit", "ratelimit-remaining"):
+                if header in response.headers:
+                    self.rate_limit[header] = response.headers[header]
+
+    def stats(self) -> dict[str, Any]:
+        """What was sent to this registry, for the reports."""
+        with self._stats_lock:
+            return {
+                "requests": dict(sorted(self.requests.items())),
+                "manifestGets": self.manifest_gets,
+                "tokenRequests": self.token_requests,
+                "rateLimit": dict(self.rate_limit),
+            }
 
     def _send(
-        self, method: str, path: str, headers: dict[str, str], *, what: str, manifest: bool
+        self, method: str, path: str, headers: dict[str, str], *, what: str
     ) -> httpx.Response:
         """Send a request, streaming; the caller must close the response."""
         while True:
             scheme = self._schemes[0]
             url = f"{scheme}://{self.host}{path}"
             request = self._http.build_request(method, url, headers=headers)
-            self._count(method, manifest)
             try:
                 return self._http.send(request, stream=True)
             except AuthenticationError as exc:
@@ -144,6 +184,15 @@ class RegistryClient:
                     f"{what}: {exc}", url=exc.url, status=exc.status, reference=what
                 ) from exc
             except httpx.ConnectError as exc:
+                if _certificate_failure(exc):
+                    raise RegistryUnavailableError(
+                        f"TLS certificate of registry {self.host} could not be verified for "
+                        f"{what}: {_reason(exc)} (use --ca-file for a private CA, or "
+                        "--insecure-registry for a registry you trust without TLS)",
+                        url=url,
+                        reference=what,
+                        transient=False,
+                    ) from exc
                 if len(self._schemes) > 1 and scheme == "https":
                     with self._scheme_lock:
                         if self._schemes[0] == "https" and len(self._schemes) > 1:
@@ -156,7 +205,8 @@ class RegistryClient:
                 ) from exc
             except httpx.TimeoutException as exc:
                 raise RegistryUnavailableError(
-                    f"registry {self.host} timed out for {what} after {self.options.timeout:g} s",
+                    f"registry {self.host} timed out for {what} "
+                    f"(request time-out {self.options.request_timeout:g} s)",
                     url=url,
                     reference=what,
                 ) from exc
@@ -196,12 +246,17 @@ class RegistryClient:
                 status=status,
                 reference=what,
             )
+        retry_after = parse_retry_after(response.headers.get("retry-after", ""))
         if status == 429:
+            limit = response.headers.get("ratelimit-limit", "")
+            quota = f", rate limit {limit}" if limit else ""
             raise RegistryUnavailableError(
-                f"registry {self.host} is rate limiting requests for {what}: HTTP 429{suffix}",
+                f"registry {self.host} is rate limiting requests for {what}: "
+                f"HTTP 429{suffix}{quota}",
                 url=url,
                 status=status,
                 reference=what,
+                retry_after=retry_after,
             )
         if status >= 500:
             raise RegistryUnavailableError(
@@ -209,6 +264,8 @@ class RegistryClient:
                 url=url,
                 status=status,
                 reference=what,
+                transient=status in TRANSIENT_STATUSES,
+                retry_after=retry_after,
             )
         raise RegistryError(
             f"registry {self.host} answered HTTP {status} for {what}{suffix}",
@@ -245,10 +302,55 @@ class RegistryClient:
             ) from exc
         return bytes(body)
 
+    # -- retries -------------------------------------------------------------
+    def _retry(self, attempt: Callable[[], T], what: str, deadline: float | None) -> T:
+        """Run ``attempt`` until it succeeds, retrying transient failures with
+        exponential backoff and jitter (or the server's ``Retry-After``), until
+        ``deadline`` (a ``time.monotonic()`` value; default: ``--timeout`` from now)."""
+        if deadline is None:
+            deadline = time.monotonic() + self.options.timeout
+        budget = max(deadline - time.monotonic(), 0.0)
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_is_transient),
+            wait=_wait,
+            stop=tenacity.stop_before_delay(budget) | tenacity.stop_after_attempt(MAX_ATTEMPTS),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except RegistryUnavailableError as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            if not exc.transient or attempts <= 1:
+                raise
+            note = f" (gave up after {attempts} attempts"
+            if exc.retry_after is not None:
+                note += f"; the registry asked to wait {exc.retry_after:g} s"
+            note += f"; --timeout {self.options.timeout:g} s)"
+            raise RegistryUnavailableError(
+                str(exc) + note,
+                url=exc.url,
+                status=exc.status,
+                reference=exc.reference,
+                retry_after=exc.retry_after,
+            ) from exc
+
     # -- the API -------------------------------------------------------------
     def get_manifest(
-        self, repository: str, ref: str, *, what: str, limit: int = MAX_DOCUMENT_SIZE
+        self,
+        repository: str,
+        ref: str,
+        *,
+        what: str,
+        limit: int = MAX_DOCUMENT_SIZE,
+        deadline: float | None = None,
     ) -> Fetched:
+        """GET a manifest or index by tag or digest, verified; retried when transient."""
+        return self._retry(
+            lambda: self._get_manifest(repository, ref, what=what, limit=limit), what, deadline
+        )
+
+    def _get_manifest(self, repository: str, ref: str, *, what: str, limit: int) -> Fetched:
         """GET a manifest or index by tag or digest, verified.
 
         By digest the body must hash to it; by tag it must hash to the
@@ -256,7 +358,7 @@ class RegistryClient:
         always computed from the bytes.
         """
         path = f"/v2/{repository}/manifests/{ref}"
-        response = self._send("GET", path, {"Accept": mt.MANIFEST_ACCEPT}, what=what, manifest=True)
+        response = self._send("GET", path, {"Accept": mt.MANIFEST_ACCEPT}, what=what)
         try:
             self._check_status(response, what)
             media_type = mt.base(response.headers.get("content-type", ""))
@@ -299,13 +401,16 @@ class RegistryClient:
             )
         return Fetched(data, media_type, actual)
 
-    def head_manifest(self, repository: str, ref: str, *, what: str) -> Descriptor | None:
+    def head_manifest(
+        self, repository: str, ref: str, *, what: str, deadline: float | None = None
+    ) -> Descriptor | None:
         """HEAD a manifest: its descriptor from the headers, or None if the registry
-        sent no ``Docker-Content-Digest``."""
+        sent no ``Docker-Content-Digest``; retried when transient."""
+        return self._retry(lambda: self._head_manifest(repository, ref, what=what), what, deadline)
+
+    def _head_manifest(self, repository: str, ref: str, *, what: str) -> Descriptor | None:
         path = f"/v2/{repository}/manifests/{ref}"
-        response = self._send(
-            "HEAD", path, {"Accept": mt.MANIFEST_ACCEPT}, what=what, manifest=True
-        )
+        response = self._send("HEAD", path, {"Accept": mt.MANIFEST_ACCEPT}, what=what)
         try:
             self._check_status(response, what)
         finally:
@@ -317,16 +422,75 @@ class RegistryClient:
         return Descriptor(mt.base(response.headers.get("content-type", "")), digest, int(length))
 
     def get_blob(
-        self, repository: str, descriptor: Descriptor, *, what: str, limit: int = MAX_DOCUMENT_SIZE
+        self,
+        repository: str,
+        descriptor: Descriptor,
+        *,
+        what: str,
+        limit: int = MAX_DOCUMENT_SIZE,
+        deadline: float | None = None,
     ) -> bytes:
-        """GET a blob (a config), size-capped; the caller verifies the digest."""
+        """GET a blob (a config), size-capped, retried when transient; the caller
+        verifies the digest."""
+        return self._retry(
+            lambda: self._get_blob(repository, descriptor, what=what, limit=limit), what, deadline
+        )
+
+    def _get_blob(self, repository: str, descriptor: Descriptor, *, what: str, limit: int) -> bytes:
         path = f"/v2/{repository}/blobs/{descriptor.digest}"
-        response = self._send("GET", path, {}, what=what, manifest=False)
+        response = self._send("GET", path, {}, what=what)
         try:
             self._check_status(response, what)
             return self._read_capped(response, limit, what)
         finally:
             response.close()
+
+
+MAX_ATTEMPTS = 5
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+#: Longest wait between attempts when the server does not say (seconds).
+MAX_BACKOFF = 8.0
+_backoff = tenacity.wait_exponential_jitter(multiplier=0.1, max=MAX_BACKOFF, jitter=0.2)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, RegistryUnavailableError) and exc.transient
+
+
+def _wait(state: tenacity.RetryCallState) -> float:
+    """The server's ``Retry-After`` when it sent one, else exponential backoff with jitter."""
+    exc = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(exc, RegistryUnavailableError) and exc.retry_after is not None:
+        return exc.retry_after
+    return float(_backoff(state))
+
+
+def parse_retry_after(value: str, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds: delta-seconds or an HTTP-date; None when absent or bad."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def _certificate_failure(exc: BaseException) -> bool:
+    """The TLS handshake failed on the certificate (not because the server speaks http)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        current = current.__cause__ or current.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 def _reason(exc: Exception) -> str:
@@ -382,6 +546,8 @@ class RegistrySource:
         self.reference = reference
         self.cache = cache
         self.what = str(reference)
+        #: Everything for this reference, retries included, must be done by then.
+        self.deadline = time.monotonic() + client.options.timeout
 
     def close(self) -> None:
         """Nothing to release: the client is shared by every reference of its host."""
@@ -391,7 +557,9 @@ class RegistrySource:
             data = self.cache.get(digest)
             if data is not None:
                 return Fetched(data, media_type or _declared_type(data), digest)
-        fetched = self.client.get_manifest(self.reference.repository, digest, what=what)
+        fetched = self.client.get_manifest(
+            self.reference.repository, digest, what=what, deadline=self.deadline
+        )
         if self.cache is not None:
             self.cache.put(fetched.digest, fetched.data)
         return fetched
@@ -406,13 +574,15 @@ class RegistrySource:
             return self._by_digest(digest, "", self.what)
         if self.cache is not None:
             try:
-                head = self.client.head_manifest(repository, tag, what=self.what)
+                head = self.client.head_manifest(
+                    repository, tag, what=self.what, deadline=self.deadline
+                )
             except NotFoundError:
                 head = None  # a HEAD has no body: the GET below says what is missing
             if head is not None:
                 what = f"{self.what} (HEAD resolved it to {head.digest})"
                 return self._by_digest(head.digest, head.media_type, what)
-        fetched = self.client.get_manifest(repository, tag, what=self.what)
+        fetched = self.client.get_manifest(repository, tag, what=self.what, deadline=self.deadline)
         if self.cache is not None:
             self.cache.put(fetched.digest, fetched.data)
         return fetched
@@ -425,7 +595,9 @@ class RegistrySource:
             cached = self.cache.get(descriptor.digest)
             if cached is not None:
                 return cached
-        data = self.client.get_blob(self.reference.repository, descriptor, what=what)
+        data = self.client.get_blob(
+            self.reference.repository, descriptor, what=what, deadline=self.deadline
+        )
         if self.cache is not None:
             verify(data, descriptor, what)  # never store what does not match its name
             self.cache.put(descriptor.digest, data)

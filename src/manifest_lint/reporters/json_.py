@@ -81,6 +81,11 @@ class JsonReporter:
             "references": summary.references,
             **counts,
             "blockingFailures": summary.blocking_failures,
+            "belowFailOn": summary.warnings,
+            "invalidReferences": summary.invalid_references,
+            "registries": summary.registries,
+            "cache": summary.cache,
+            "evaluationSeconds": round(summary.evaluation_seconds, 6),
         }
         body = json.dumps(tail, indent=2, ensure_ascii=False).replace("\n", "\n  ")
         close = "\n  ]" if not self.first else "]"

@@ -53,4 +53,11 @@ class TextReporter:
 
     def finish(self, summary: Summary) -> None:
         self.stream.write("\n" + summary.line() + "\n")
+        for host, stats in summary.registries.items():
+            methods = ", ".join(f"{n} {m}" for m, n in stats["requests"].items()) or "none"
+            line = f"{host}: {methods}; {stats['manifestGets']} counted pulls (manifest GETs)"
+            limit = stats.get("rateLimit") or {}
+            if "ratelimit-remaining" in limit:
+                line += f"; rate limit remaining {limit['ratelimit-remaining']}"
+            self.stream.write(line + "\n")
         self.stream.flush()
