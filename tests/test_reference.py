@@ -218,6 +218,11 @@ def test_parse_layout_reference(
             "is 255",
         ),
         ("oci:", "invalid reference 'oci:': oci: needs a path at position 5"),
+        (
+            "./build/image",
+            "invalid reference './build/image': this is a path, not an image reference; write "
+            "oci:PATH for an OCI layout directory or oci-archive:FILE for a tar of one",
+        ),
         ("oci:dir:", "invalid reference 'oci:dir:': tag is empty after ':' at position 9"),
     ],
 )

@@ -93,8 +93,22 @@ def _junit(stream: TextIO, run: RunInfo) -> Reporter:
     return JunitReporter(stream, run)
 
 
+def _sarif(stream: TextIO, run: RunInfo) -> Reporter:
+    from manifest_lint.reporters.sarif import SarifReporter
+
+    return SarifReporter(stream, run)
+
+
+def _github(stream: TextIO, run: RunInfo) -> Reporter:
+    from manifest_lint.reporters.github import GithubReporter
+
+    return GithubReporter(stream, run)
+
+
 @hookimpl
 def manifest_lint_register_reporters(register: Callable[[str, ReporterFactory], None]) -> None:
     register("text", _text)
     register("json", _json)
     register("junit", _junit)
+    register("sarif", _sarif)
+    register("github", _github)

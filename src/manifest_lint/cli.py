@@ -143,21 +143,41 @@ commands:
 """
 
 
-def build_lint_parser(reporters: Sequence[str] = ("text", "json", "junit")) -> _Parser:
+SCAN_DESCRIPTION = """\
+Find the image references in files and lint them: Dockerfile/Containerfile FROM
+(ARG defaults substituted; stage names and scratch skipped), compose
+services.*.image, Kubernetes workloads (containers, initContainers,
+ephemeralContainers), and GitHub workflows (jobs.*.container, services.*.image,
+uses: docker://). Results keep file, line and column. A reference that cannot be
+resolved (a variable with no default) is reported as skipped, never guessed.
+"""
+
+
+def build_lint_parser(
+    reporters: Sequence[str] = ("text", "json", "junit"), *, scan: bool = False
+) -> _Parser:
     parser = _Parser(
-        prog="manifest-lint",
-        usage="manifest-lint [OPTIONS] REF... | manifest-lint {inspect,plugins} ...",
-        description=LINT_DESCRIPTION,
+        prog="manifest-lint scan" if scan else "manifest-lint",
+        usage="manifest-lint scan [OPTIONS] FILE..."
+        if scan
+        else "manifest-lint [OPTIONS] REF... | manifest-lint {inspect,scan,plugins} ...",
+        description=SCAN_DESCRIPTION if scan else LINT_DESCRIPTION,
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"manifest-lint {__version__}")
-    parser.add_argument(
-        "references",
-        nargs="*",
-        metavar="REF",
-        help="image references: NAME[:TAG][@DIGEST], oci:DIR[:TAG|@DIGEST], oci-archive:FILE[:TAG]",
-    )
+    if scan:
+        parser.add_argument(
+            "files", nargs="*", metavar="FILE", help="files to find image references in"
+        )
+    else:
+        parser.add_argument(
+            "references",
+            nargs="*",
+            metavar="REF",
+            help="image references: NAME[:TAG][@DIGEST], oci:DIR[:TAG|@DIGEST], "
+            "oci-archive:FILE[:TAG]",
+        )
     parser.add_argument(
         "--refs-file",
         metavar="FILE",
@@ -202,7 +222,21 @@ def build_lint_parser(reporters: Sequence[str] = ("text", "json", "junit")) -> _
         help="format written to standard output (default: %(default)s)",
     )
     output.add_argument("--junit", metavar="FILE", help="also write a JUnit XML report to FILE")
+    output.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="text output: show only violations and errors, and the summary",
+    )
     output.add_argument("--json", metavar="FILE", help="also write a JSON report to FILE")
+    output.add_argument("--sarif", metavar="FILE", help="also write a SARIF 2.1.0 report to FILE")
+    output.add_argument(
+        "--github",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also write GitHub annotations to standard output and the job summary to "
+        "$GITHUB_STEP_SUMMARY (default: on when GITHUB_ACTIONS=true)",
+    )
     output.add_argument(
         "--output",
         action="append",
@@ -211,6 +245,12 @@ def build_lint_parser(reporters: Sequence[str] = ("text", "json", "junit")) -> _
         help="also write FORMAT to FILE (repeatable; any registered format)",
     )
     run = parser.add_argument_group("run")
+    run.add_argument(
+        "--offline",
+        action="store_true",
+        help="ask no registry: run only policies that need nothing but the reference "
+        "(others are skipped, with the reason); OCI layouts are still read",
+    )
     run.add_argument(
         "--concurrency",
         type=int,
@@ -307,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args_list[:1] == ["inspect"]:
             return _inspect(build_inspect_parser().parse_args(args_list[1:]), args_list[1:], out)
+        if args_list[:1] == ["scan"]:
+            return _lint(args_list[1:], out, scan=True)
         if args_list[:1] == ["plugins"]:
             return _plugins(args_list[1:], out)
         return _lint(args_list, out)
@@ -329,11 +371,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.OK
 
 
-def _read_targets(args: argparse.Namespace) -> list[Target]:
+def _scan_targets(files: Sequence[str]) -> list[Target]:
+    from manifest_lint.results import Location
+    from manifest_lint.runner import Target
+    from manifest_lint.scan import scan_file
+
+    targets: list[Target] = []
+    for name in files:
+        try:
+            found = scan_file(Path(name))
+        except ManifestLintError as exc:
+            # A file that cannot be read is a result too: the other files still count.
+            targets.append(Target(name, Location(name), error=str(exc)))
+            continue
+        for item in found:
+            targets.append(
+                Target(
+                    item.reference or item.text or "(unresolved)",
+                    item.location,
+                    problem=item.problem,
+                )
+            )
+    return targets
+
+
+def _read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
     from manifest_lint.results import Location
     from manifest_lint.runner import Target
 
-    targets = [Target(ref) for ref in args.references]
+    targets = found + [Target(ref) for ref in getattr(args, "references", ())]
     if args.refs_file:
         try:
             if args.refs_file == "-":
@@ -349,7 +415,7 @@ def _read_targets(args: argparse.Namespace) -> list[Target]:
             if text:
                 column = len(line) - len(line.lstrip()) + 1
                 targets.append(Target(text, Location(path, number, column)))
-    if not targets:
+    if not targets and not getattr(args, "files", None):
         raise UsageError("no image references given (REF..., or --refs-file FILE)")
     return targets
 
@@ -377,11 +443,11 @@ class _OutputFile:
             os.unlink(self.tmp)
 
 
-def _lint(argv: Sequence[str], out: TextIO) -> int:
+def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
     from datetime import UTC, datetime
 
     from manifest_lint.config import load_config
-    from manifest_lint.evaluate import compile_policies
+    from manifest_lint.evaluate import compile_policies, needs_configs
     from manifest_lint.plugins import PluginHost, get_plugin_manager
     from manifest_lint.registry.client import Registries
     from manifest_lint.reporters import RunInfo
@@ -392,7 +458,7 @@ def _lint(argv: Sequence[str], out: TextIO) -> int:
     pm = get_plugin_manager(blocked=_blocked(argv))
     host = PluginHost(pm)
     reporter_factories = host.reporters()
-    parser = build_lint_parser(sorted(reporter_factories))
+    parser = build_lint_parser(sorted(reporter_factories), scan=scan)
     pm.hook.manifest_lint_add_options(parser=parser)
     args = parser.parse_args(argv)
     if args.concurrency < 1:
@@ -416,7 +482,7 @@ def _lint(argv: Sequence[str], out: TextIO) -> int:
         )
     backend = backends[backend_name]()
     compiled = compile_policies(policies, backend, host.functions())
-    targets = _read_targets(args)
+    targets = _read_targets(args, _scan_targets(args.files) if scan else [])
     options = _registry_options(args)
 
     outputs: list[tuple[str, str]] = [
@@ -434,19 +500,34 @@ def _lint(argv: Sequence[str], out: TextIO) -> int:
         outputs.append(("junit", args.junit))
     if args.json:
         outputs.append(("json", args.json))
+    if args.sarif:
+        outputs.append(("sarif", args.sarif))
+    github = args.github if args.github is not None else os.environ.get("GITHUB_ACTIONS") == "true"
+    extra_stdout = ["github"] if github and args.format != "github" else []
     run_info = RunInfo(
         policies=tuple(p.info() for p in policies),
         fail_on=fail_on,
         version=__version__,
         cel_backend=backend_name,
         tty=out.isatty(),
+        quiet=args.quiet,
     )
     files = [(_OutputFile(path), name) for name, path in outputs]
     ok = False
     try:
-        reporters = [reporter_factories[args.format](out, run_info)]
+        reporters = [
+            reporter_factories[name](out, run_info) for name in [args.format, *extra_stdout]
+        ]
         reporters += [reporter_factories[name](f.stream, run_info) for f, name in files]
-        plan = Plan(compiled, host.sources(), datetime.now(UTC), fail_on, args.concurrency)
+        plan = Plan(
+            compiled,
+            host.sources(),
+            datetime.now(UTC),
+            fail_on,
+            args.concurrency,
+            offline=args.offline,
+            configs=needs_configs(policies),
+        )
         with Registries(options, _cache(args)) as registries:
             summary = run(plan, targets, registries, reporters)
         ok = True

@@ -102,6 +102,7 @@ def build_document(image: Image) -> dict[str, Any]:
     by_digest = {p.manifest.digest: str(p.platform) for p in image.platforms}
     return {
         "version": DOCUMENT_VERSION,
+        "offline": False,
         "ref": ref_document(image.reference),
         "image": {
             "digest": image.digest,
@@ -132,5 +133,26 @@ def build_document(image: Image) -> dict[str, Any]:
                 }
                 for d in image.others
             ],
+        },
+    }
+
+
+def offline_document(reference: Reference) -> dict[str, Any]:
+    """The document of a registry reference under ``--offline``: ``ref`` only, and an
+    ``image`` with every key present and empty, so message expressions still work."""
+    return {
+        "version": DOCUMENT_VERSION,
+        "offline": True,
+        "ref": ref_document(reference),
+        "image": {
+            "digest": "",
+            "mediaType": "",
+            "size": 0,
+            "isIndex": False,
+            "platforms": [],
+            "annotations": {},
+            "manifests": [],
+            "attestations": [],
+            "others": [],
         },
     }

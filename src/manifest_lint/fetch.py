@@ -95,7 +95,10 @@ def load_image(
     executor: Executor | None = None,
 ) -> Image:
     """Read the image ``reference`` names from ``source``: the index or manifest,
-    every platform manifest and (with ``configs``) every config, all verified."""
+    every platform manifest and (with ``configs``) every config, all verified.
+
+    Without ``configs``, the configs that name a platform are still read: a single
+    manifest's, and those of index entries without a ``platform``."""
     name = str(reference)
     top = source.resolve()
     if reference.digest and top.digest != reference.digest:
@@ -115,7 +118,8 @@ def load_image(
         manifest = Manifest.from_json(
             data, digest=entry.digest, media_type=entry.media_type, what=what
         )
-        config = _load_config(source, manifest, name) if configs else None
+        read_config = configs or entry.platform is None
+        config = _load_config(source, manifest, name) if read_config else None
         platform = entry.platform or (config.platform if config else None)
         return PlatformImage(
             entry, (platform or Platform("unknown", "unknown")).normalized(), manifest, config
@@ -137,7 +141,7 @@ def load_image(
         )
 
     manifest = Manifest.from_json(top.data, digest=top.digest, media_type=top.media_type, what=name)
-    config = _load_config(source, manifest, name) if configs else None
+    config = _load_config(source, manifest, name)  # where a single manifest's platform is
     descriptor = Descriptor(manifest.media_type, top.digest, len(top.data), manifest.annotations)
     platform = (config.platform if config else None) or Platform("unknown", "unknown")
     single = PlatformImage(descriptor, platform.normalized(), manifest, config)

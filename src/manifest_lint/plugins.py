@@ -49,18 +49,23 @@ def get_plugin_manager(
         if name == BUILTIN:
             raise PluginError("the built-in plugin cannot be blocked")
         pm.set_blocked(name)
-    pm.register(builtin, name=BUILTIN)
     if autoload is None:
         autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
-    if autoload:
-        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-    for name, plugin in plugins:
-        if not pm.is_blocked(name):
-            pm.register(plugin, name=name)
+    # Registering checks each hook's arguments; check_pending() the hook names.
     try:
+        pm.register(builtin, name=BUILTIN)
+        if autoload:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        for name, plugin in plugins:
+            if not pm.is_blocked(name):
+                pm.register(plugin, name=name)
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from None
+        # A plugin refused while registering is no longer registered; pluggy's
+        # message names it then.
+        refused = pm.get_name(exc.plugin)
+        message = f"plugin {refused!r}: {exc}" if refused else str(exc)
+        raise PluginError(message, plugin=refused or "") from None
     return pm
 
 

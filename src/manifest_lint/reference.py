@@ -103,6 +103,12 @@ def parse_reference(text: str, transports: Iterable[str] = ()) -> Reference:
     for name in names:
         if text.startswith(f"{name}:"):
             return _parse_layout(text, name, len(name) + 1)
+    if text.startswith(("/", "./", "../", "~")):
+        raise InvalidReferenceError(
+            text,
+            "this is a path, not an image reference; write oci:PATH for an OCI layout "
+            "directory or oci-archive:FILE for a tar of one",
+        )
     if text.startswith("docker://"):
         return _parse_docker(text, len("docker://"))
     return _parse_docker(text, 0)

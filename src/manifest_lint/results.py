@@ -134,7 +134,7 @@ class Summary:
     def add(self, result: ReferenceResult, fail_on: Severity) -> None:
         self.references += 1
         for finding in result.findings:
-            if finding.policy == REFERENCE:
+            if finding.policy == REFERENCE and finding.outcome is Outcome.ERROR:
                 self.invalid_references += 1
             self.counts[finding.outcome] += 1
             if finding.outcome is Outcome.FAIL:

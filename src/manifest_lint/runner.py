@@ -14,12 +14,12 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from manifest_lint.document import build_document
+from manifest_lint.document import build_document, offline_document
 from manifest_lint.errors import InvalidReferenceError, SourceError
-from manifest_lint.evaluate import CompiledPolicy, evaluate
+from manifest_lint.evaluate import CompiledPolicy, evaluate, needs_registry
 from manifest_lint.fetch import load_image
 from manifest_lint.plugins import SourceOpener
-from manifest_lint.reference import parse_reference
+from manifest_lint.reference import Reference, parse_reference
 from manifest_lint.registry.client import Registries
 from manifest_lint.reporters import Reporter
 from manifest_lint.results import (
@@ -36,10 +36,17 @@ from manifest_lint.results import (
 
 @dataclass(frozen=True)
 class Target:
-    """A reference to check, and where it was found (for references read from files)."""
+    """A reference to check, and where it was found (for references read from files).
+
+    ``problem`` says why a reference found in a file cannot be resolved (a variable
+    without a default): it is then reported as skipped, never guessed. ``error``
+    says why a file could not be read at all.
+    """
 
     reference: str
     location: Location | None = None
+    problem: str = ""
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,11 @@ class Plan:
     now: datetime
     fail_on: Severity = Severity.ERROR
     concurrency: int = 8
+    #: ``--offline``: no registry is asked; only policies that need nothing from one run
+    #: on registry references (OCI layouts are local and still read).
+    offline: bool = False
+    #: Whether image configs are fetched (only when some policy may read them).
+    configs: bool = True
     timer: Timer = field(default_factory=lambda: Timer())
 
 
@@ -77,22 +89,55 @@ def _error(
     )
 
 
+def _offline(target: Target, reference: Reference, plan: Plan) -> ReferenceResult:
+    """The result of a registry reference without asking the registry."""
+    document = offline_document(reference)
+    runnable = [p for p in plan.policies if not needs_registry(p.policy)]
+    started = time.perf_counter()
+    findings = evaluate(runnable, document, plan.now)
+    plan.timer.add(time.perf_counter() - started)
+    findings += [
+        Finding(
+            p.policy.name,
+            Outcome.SKIP,
+            p.policy.severity,
+            "needs the image from the registry (--offline)",
+        )
+        for p in plan.policies
+        if needs_registry(p.policy)
+    ]
+    return ReferenceResult(
+        target.reference,
+        normalized=str(reference),
+        registry=reference.registry,
+        findings=tuple(findings),
+        location=target.location,
+    )
+
+
 def check(
     target: Target, plan: Plan, registries: Registries, pool: Executor | None
 ) -> ReferenceResult:
     """Everything for one reference; never raises for the reference's sake."""
+    if target.error:
+        return _error(target, REFERENCE, target.error)
+    if target.problem:
+        skipped = Finding(REFERENCE, Outcome.SKIP, Severity.INFO, target.problem)
+        return ReferenceResult(target.reference, findings=(skipped,), location=target.location)
     try:
         reference = parse_reference(target.reference, plan.sources)
     except InvalidReferenceError as exc:
         return _error(target, REFERENCE, str(exc))
     known = (str(reference), reference.registry)
+    if plan.offline and reference.transport == "docker":
+        return _offline(target, reference, plan)
     opener = plan.sources.get(reference.transport)
     if opener is None:
         return _error(target, REFERENCE, f"no source for transport {reference.transport!r}", *known)
     try:
         source = opener(reference, registries)
         try:
-            image = load_image(reference, source, executor=pool)
+            image = load_image(reference, source, configs=plan.configs, executor=pool)
         finally:
             source.close()
     except SourceError as exc:

@@ -20,6 +20,8 @@ class RunInfo:
     cel_backend: str = ""
     #: True when writing to a terminal (the text reporter colours only then).
     tty: bool = False
+    #: ``--quiet``: the text report shows only violations and errors (and the summary).
+    quiet: bool = False
 
 
 class Reporter(Protocol):

@@ -4,12 +4,21 @@ Colours only on a terminal (and never with ``NO_COLOR`` set)."""
 from __future__ import annotations
 
 import os
+import re
 from typing import TextIO
 
 from manifest_lint.reporters import RunInfo
 from manifest_lint.results import Finding, Outcome, ReferenceResult, Severity, Summary
 
 _COLOURS = {"PASS": "32", "FAIL": "31;1", "ERROR": "31;1", "WARN": "33", "INFO": "36", "SKIP": "2"}
+#: Control characters (newline and tab aside): a message quotes registry content
+#: (annotations, labels), which must not drive the terminal with escape sequences.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as ``\\uXXXX``."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def label(finding: Finding, fail_on: Severity) -> str:
@@ -32,6 +41,12 @@ class TextReporter:
 
     def add(self, result: ReferenceResult) -> None:
         w = self.stream.write
+        findings = result.findings
+        if self.run.quiet:
+            # Only what needs attention: violations and errors.
+            findings = tuple(f for f in findings if f.outcome in (Outcome.FAIL, Outcome.ERROR))
+            if not findings:
+                return
         head = result.reference
         if result.location is not None:
             loc = result.location
@@ -42,12 +57,12 @@ class TextReporter:
         if result.platforms:
             count = len(result.platforms)
             extra.append(f"{count} platform{'s' if count != 1 else ''}")
-        w(f"{head}" + (f"  ({', '.join(extra)})" if extra else "") + "\n")
-        for finding in result.findings:
+        w(printable(head) + (f"  ({', '.join(extra)})" if extra else "") + "\n")
+        for finding in findings:
             key = label(finding, self.run.fail_on)
             line = f"  {self._paint(f'{key:<5}', key)} {finding.name}"
             if finding.message and finding.outcome is not Outcome.PASS:
-                line += f": {finding.message}"
+                line += f": {printable(finding.message)}"
             w(line.replace("\n", "\n        ") + "\n")
         self.stream.flush()
 

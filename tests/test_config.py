@@ -1,0 +1,402 @@
+"""``.manifest-lint.yaml``: parsing, errors with file and line, and how it chooses,
+re-parameterises and re-grades policies (alone, and through ``main``).
+
+The ``main`` tests lint the example OCI layout (offline): 3 platforms (linux/amd64,
+linux/arm/v7, linux/arm64) of 3, 4 and 3 layers, annotated, referenced by tag.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from manifest_lint.cli import main
+from manifest_lint.config import DEFAULT_NAME, Config, PolicySettings, load_config, parse_config
+from manifest_lint.errors import ConfigError, UsageError
+from manifest_lint.plugins import PluginHost, get_plugin_manager
+from manifest_lint.results import Severity
+from manifest_lint.selection import select_policies
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = f"oci:{REPO / 'examples' / 'multiarch'}:1.0"
+#: The built-in policies, by file (the set grows; tests do not hard-code it).
+BUILTINS = tuple(
+    sorted(yaml.safe_load(f.read_text())["metadata"]["name"] for f in REPO.glob("policies/*.yaml"))
+)
+KNOWN = ", ".join(BUILTINS)
+
+FULL = """\
+fail-on: warning
+cel-backend: celpy
+policy-paths:
+  - policies/
+  - extra.yaml
+policies:
+  max-layers:
+    params: {max: 20}
+    severity: warning
+  required-platforms:
+    params: {platforms: [linux/amd64, linux/arm64, linux/arm/v7]}
+  pinned-digest:
+    enabled: false
+  required-annotations:
+"""
+
+
+def config_error(text: str, path: str = "conf/.manifest-lint.yaml") -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, path)
+    return str(info.value)
+
+
+def registered() -> list[Any]:
+    return PluginHost(get_plugin_manager(autoload=False)).policies()
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def lint_json(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, *argv: str
+) -> tuple[int, dict[str, Any]]:
+    out = tmp_path / "report.json"
+    code = main([*argv, "--json", str(out)])
+    capsys.readouterr()
+    report: dict[str, Any] = json.loads(out.read_text())
+    return code, report
+
+
+def findings(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    [result] = report["results"]
+    return {f["name"]: f for f in result["findings"]}
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def test_every_key_is_read() -> None:
+    config = parse_config(FULL, "conf/.manifest-lint.yaml")
+    assert config.path == "conf/.manifest-lint.yaml"
+    assert config.fail_on is Severity.WARNING
+    assert config.cel_backend == "celpy"
+    # Relative to the configuration file, not to the working directory.
+    assert config.policy_paths == (Path("conf/policies"), Path("conf/extra.yaml"))
+    assert config.policies == {
+        "max-layers": PolicySettings(None, Severity.WARNING, {"max": 20}, 7),
+        "required-platforms": PolicySettings(
+            None, None, {"platforms": ["linux/amd64", "linux/arm64", "linux/arm/v7"]}, 10
+        ),
+        "pinned-digest": PolicySettings(False, None, {}, 12),
+        "required-annotations": PolicySettings(None, None, {}, 14),
+    }
+    # Plain values, not the located containers the YAML loader builds.
+    assert type(config.policies["max-layers"].params) is dict
+
+
+@pytest.mark.parametrize("text", ["", "# nothing to say\n", "---\n"])
+def test_an_empty_file_is_the_default_configuration(text: str) -> None:
+    assert parse_config(text, "c.yaml") == Config(path="c.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "fail-on: error\nfailOn: warning\n",
+            "conf/.manifest-lint.yaml:2: unknown key 'failOn' in the configuration "
+            "(allowed: fail-on, cel-backend, policy-paths, policies)",
+            id="unknown-top-key",
+        ),
+        pytest.param(
+            "policies:\n  max-layers:\n    params: {max: 1}\n    enable: false\n",
+            "conf/.manifest-lint.yaml:4: unknown key 'enable' in policies.max-layers "
+            "(allowed: enabled, severity, params)",
+            id="unknown-policy-key",
+        ),
+        pytest.param(
+            "fail-on: fatal\n",
+            "conf/.manifest-lint.yaml:1: fail-on: unknown severity 'fatal' "
+            "(choose from error, warning, info)",
+            id="bad-fail-on",
+        ),
+        pytest.param(
+            "fail-on: 3\n",
+            "conf/.manifest-lint.yaml:1: fail-on must be error, warning or info",
+            id="fail-on-not-a-string",
+        ),
+        pytest.param(
+            "policies:\n  max-layers:\n    severity: critical\n",
+            "conf/.manifest-lint.yaml:3: policies.max-layers.severity: unknown severity "
+            "'critical' (choose from error, warning, info)",
+            id="bad-policy-severity",
+        ),
+        pytest.param(
+            "policies:\n  max-layers:\n    enabled: 'no'\n",
+            "conf/.manifest-lint.yaml:3: policies.max-layers.enabled must be true or false",
+            id="enabled-not-a-bool",
+        ),
+        pytest.param(
+            "policies:\n  max-layers:\n    params: [1]\n",
+            "conf/.manifest-lint.yaml:3: policies.max-layers.params must be a mapping",
+            id="params-not-a-mapping",
+        ),
+        pytest.param(
+            "policies:\n  max-layers: 20\n",
+            "conf/.manifest-lint.yaml:2: policies.max-layers must be a mapping",
+            id="policy-settings-not-a-mapping",
+        ),
+        pytest.param(
+            "policies: [max-layers]\n",
+            "conf/.manifest-lint.yaml:1: policies must be a mapping of policy name to settings",
+            id="policies-not-a-mapping",
+        ),
+        pytest.param(
+            "policy-paths: policies/\n",
+            "conf/.manifest-lint.yaml:1: policy-paths must be a list of paths",
+            id="policy-paths-not-a-list",
+        ),
+        pytest.param(
+            "cel-backend: [celpy]\n",
+            "conf/.manifest-lint.yaml:1: cel-backend must be a string",
+            id="cel-backend-not-a-string",
+        ),
+        pytest.param(
+            "- fail-on: error\n",
+            "conf/.manifest-lint.yaml:1: the configuration must be a mapping",
+            id="not-a-mapping",
+        ),
+        pytest.param(
+            "fail-on: error\n---\nfail-on: warning\n",
+            "conf/.manifest-lint.yaml:3: a configuration file holds one YAML document",
+            id="two-documents",
+        ),
+        pytest.param(
+            "fail-on: error\nfail-on: warning\n",
+            "conf/.manifest-lint.yaml:2: duplicate key 'fail-on'",
+            id="duplicate-key",
+        ),
+        pytest.param(
+            "policies:\n  max-layers: &s {enabled: false}\n  pinned-digest: *s\n",
+            "conf/.manifest-lint.yaml:3: YAML aliases (*name) are not allowed here",
+            id="alias",
+        ),
+        pytest.param(
+            "policies:\n  max-layers: {params: {max: [}}\n",
+            "conf/.manifest-lint.yaml:2: invalid YAML: expected the node content, but found '}'",
+            id="yaml-syntax",
+        ),
+    ],
+)
+def test_errors_name_file_and_line(text: str, message: str) -> None:
+    assert config_error(text) == message
+
+
+def test_load_config_reads_the_default_file_only_when_present(tmp_path: Path) -> None:
+    assert load_config(None, tmp_path) == Config()
+    write(tmp_path / DEFAULT_NAME, "fail-on: info\n")
+    config = load_config(None, tmp_path)
+    assert (config.path, config.fail_on) == (str(tmp_path / DEFAULT_NAME), Severity.INFO)
+
+
+def test_an_explicit_config_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(str(tmp_path / "missing.yaml"), tmp_path)
+    assert str(info.value) == f"{tmp_path / 'missing.yaml'}: no such file"
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def test_an_unknown_policy_name_is_an_error_with_its_line() -> None:
+    config = parse_config(
+        "fail-on: error\npolicies:\n  max-layers: {}\n  max-layer: {params: {max: 3}}\n",
+        "ci/.manifest-lint.yaml",
+    )
+    with pytest.raises(ConfigError) as info:
+        select_policies(registered(), config, [], [])
+    assert str(info.value) == (
+        f"ci/.manifest-lint.yaml:4: policies.max-layer: no such policy (known: {KNOWN})"
+    )
+    assert (info.value.path, info.value.line) == ("ci/.manifest-lint.yaml", 4)
+
+
+def test_enabled_false_leaves_a_policy_out() -> None:
+    config = parse_config("policies:\n  pinned-digest: {enabled: false}\n", "c.yaml")
+    chosen = select_policies(registered(), config, [], [])
+    assert [p.name for p in chosen] == [name for name in BUILTINS if name != "pinned-digest"]
+
+
+def test_select_chooses_among_the_enabled_and_explicitly_named() -> None:
+    chosen = select_policies(registered(), Config(), [], ["required-platforms", " max-layers"])
+    assert sorted(p.name for p in chosen) == ["max-layers", "required-platforms"]
+    with pytest.raises(UsageError) as info:
+        select_policies(registered(), Config(), [], ["max-layer"])
+    assert str(info.value) == f"--select max-layer: no such policy (known: {KNOWN})"
+
+
+def test_no_policy_left_is_an_error() -> None:
+    text = "policies:\n" + "".join(f"  {name}: {{enabled: false}}\n" for name in BUILTINS)
+    with pytest.raises(UsageError, match=r"^no policy is enabled$"):
+        select_policies(registered(), parse_config(text, "c.yaml"), [], [])
+
+
+def test_params_merge_over_the_policys_own_and_severity_overrides() -> None:
+    config = parse_config(
+        "policies:\n"
+        "  required-annotations:\n"
+        "    params: {keys: [org.opencontainers.image.source]}\n"
+        "    severity: info\n",
+        "c.yaml",
+    )
+    chosen = {p.name: p for p in select_policies(registered(), config, [], [])}
+    annotations = chosen["required-annotations"]
+    # keys replaced, allowLabels kept from the policy file.
+    assert annotations.params == {"keys": ["org.opencontainers.image.source"], "allowLabels": False}
+    assert annotations.severity is Severity.INFO
+    assert chosen["max-layers"].params == {"max": 40}
+    assert chosen["max-layers"].severity is Severity.ERROR
+
+
+# --------------------------------------------------------------------------- through main
+
+
+def test_params_override_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(tmp_path / "c.yaml", "policies:\n  max-layers:\n    params: {max: 2}\n")
+    code, report = lint_json(
+        capsys, tmp_path, "--config", str(config), "--select", "max-layers", EXAMPLE
+    )
+    assert code == 1
+    messages = {name: f["message"] for name, f in findings(report).items()}
+    assert messages == {
+        "max-layers[linux/amd64]": "3 layers, the maximum is 2",
+        "max-layers[linux/arm/v7]": "4 layers, the maximum is 2",
+        "max-layers[linux/arm64]": "3 layers, the maximum is 2",
+    }
+
+
+def test_severity_override_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(
+        tmp_path / "c.yaml",
+        "policies:\n  required-platforms:\n    params: {platforms: [linux/s390x]}\n"
+        "    severity: warning\n",
+    )
+    code, report = lint_json(
+        capsys, tmp_path, "--config", str(config), "--select", "required-platforms", EXAMPLE
+    )
+    assert code == 0  # a warning is below the default --fail-on error
+    finding = findings(report)["required-platforms"]
+    assert (finding["outcome"], finding["severity"]) == ("fail", "warning")
+    assert report["policies"][0]["severity"] == "warning"
+    assert report["summary"]["blockingFailures"] == 0
+
+
+def test_fail_on_from_the_file_and_the_flag_overrides_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path / "c.yaml", "fail-on: warning\n")
+    # pinned-digest is a warning: failing with the file's fail-on...
+    only = ("--select", "pinned-digest")
+    code, report = lint_json(capsys, tmp_path, "--config", str(config), *only, EXAMPLE)
+    assert (code, report["failOn"]) == (1, "warning")
+    # ...and not when the command line says otherwise.
+    code, report = lint_json(
+        capsys, tmp_path, "--config", str(config), "--fail-on", "error", *only, EXAMPLE
+    )
+    assert (code, report["failOn"]) == (0, "error")
+
+
+def test_enabled_false_through_main(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(tmp_path / "c.yaml", "policies:\n  pinned-digest:\n    enabled: false\n")
+    code, report = lint_json(capsys, tmp_path, "--config", str(config), EXAMPLE)
+    assert code == 0
+    assert "pinned-digest" not in findings(report)
+    assert "max-layers[linux/amd64]" in findings(report)
+    assert [p["name"] for p in report["policies"]] == [n for n in BUILTINS if n != "pinned-digest"]
+
+
+def test_policy_paths_are_relative_to_the_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    write(
+        project / "lint" / "policies" / "three-platforms.yaml",
+        """\
+        apiVersion: manifest-lint.dev/v1
+        kind: Policy
+        metadata:
+          name: three-platforms
+        spec:
+          validations:
+            - expression: size(image.platforms) == params.n
+              messageExpression: "'has ' + string(size(image.platforms))"
+          params: {n: 4}
+        """,
+    )
+    config = write(
+        project / "lint" / "config.yaml",
+        "policy-paths: [policies]\npolicies:\n  three-platforms:\n    params: {n: 3}\n",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, report = lint_json(
+        capsys, tmp_path, "--config", str(config), "--select", "three-platforms", EXAMPLE
+    )
+    assert code == 0
+    assert findings(report)["three-platforms"]["outcome"] == "pass"
+    assert report["policies"][0]["source"] == str(
+        project / "lint" / "policies" / "three-platforms.yaml"
+    )
+
+
+def test_the_default_file_in_the_working_directory_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / DEFAULT_NAME, "cel-backend: celpy\nfail-on: warning\n")
+    monkeypatch.chdir(tmp_path)
+    code, report = lint_json(capsys, tmp_path, "--select", "pinned-digest", EXAMPLE)
+    assert (code, report["celBackend"], report["failOn"]) == (1, "celpy", "warning")
+    # The flag beats the file for the backend too.
+    code, report = lint_json(
+        capsys, tmp_path, "--select", "pinned-digest", "--cel-backend", "cel-expr-python", EXAMPLE
+    )
+    assert report["celBackend"] == "cel-expr-python"
+
+
+def test_config_errors_exit_2_naming_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path / "c.yaml", "fail-on: error\npolicies:\n  pinned-digests: {}\n")
+    assert main(["--config", str(config), "127.0.0.1:9/never/read:1"]) == 2
+    assert capsys.readouterr().err == (
+        f"manifest-lint: error: {config}:3: policies.pinned-digests: no such policy "
+        f"(known: {KNOWN})\n"
+    )
+    config = write(tmp_path / "d.yaml", "fail_on: error\n")
+    assert main(["--config", str(config), "127.0.0.1:9/never/read:1"]) == 2
+    assert capsys.readouterr().err == (
+        f"manifest-lint: error: {config}:1: unknown key 'fail_on' in the configuration "
+        "(allowed: fail-on, cel-backend, policy-paths, policies)\n"
+    )
+    assert main(["--config", str(tmp_path / "none.yaml"), EXAMPLE]) == 2
+    assert capsys.readouterr().err == (
+        f"manifest-lint: error: {tmp_path / 'none.yaml'}: no such file\n"
+    )
+
+
+def test_an_unknown_cel_backend_in_the_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path / "c.yaml", "cel-backend: cel-go\n")
+    assert main(["--config", str(config), EXAMPLE]) == 2
+    assert capsys.readouterr().err == (
+        "manifest-lint: error: unknown CEL backend 'cel-go' (available: cel-expr-python, celpy)\n"
+    )

@@ -1,0 +1,550 @@
+"""Policy semantics on real documents: pass, fail, error, skip; messages; variables;
+platform scope; ``now``. On both CEL backends.
+
+Documents are built the way a run builds them: real images from ``helpers.images``
+written as OCI layouts, read back through ``fetch.load_image`` and ``LayoutSource``
+(so every byte is digest-checked), then ``document.build_document``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers.images import Built, Platform, build_index, build_manifest, write_layout
+from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
+from manifest_lint.cli import main
+from manifest_lint.document import build_document
+from manifest_lint.evaluate import compile_policy, evaluate, platform_labels
+from manifest_lint.fetch import load_image
+from manifest_lint.layout import LayoutSource
+from manifest_lint.policy import parse_policies
+from manifest_lint.reference import parse_reference
+from manifest_lint.results import Finding, Outcome, Severity
+
+BACKENDS = ("cel-expr-python", "celpy")
+NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+#: The message each backend gives for a missing map key.
+MISSING_KEY = {
+    "cel-expr-python": 'Key not found in map : "nope"',
+    "celpy": "no such key (nope)",
+}
+
+Document = dict[str, Any]
+
+
+def document_of(built: Built, directory: Path, tag: str = "1.0") -> Document:
+    write_layout(directory, built, tag)
+    reference = parse_reference(f"oci:{directory}:{tag}")
+    source = LayoutSource(reference)
+    try:
+        image = load_image(reference, source)
+    finally:
+        source.close()
+    return build_document(image)
+
+
+@pytest.fixture(scope="module")
+def index_doc(tmp_path_factory: pytest.TempPathFactory) -> Document:
+    """An OCI index: linux/amd64 (3 layers), linux/arm64/v8 (2 layers), annotated."""
+    built = build_index(
+        [
+            build_manifest("linux/amd64", layers=3, seed="evaluate"),
+            build_manifest("linux/arm64/v8", layers=2, seed="evaluate"),
+        ],
+        annotations={"org.opencontainers.image.source": "https://example.com/src"},
+    )
+    return document_of(built, tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="module")
+def single_doc(tmp_path_factory: pytest.TempPathFactory) -> Document:
+    """A single OCI manifest, linux/amd64, 2 layers, user 1000."""
+    built = build_manifest("linux/amd64", layers=2, user="1000", seed="evaluate-single")
+    return document_of(built, tmp_path_factory.mktemp("single"))
+
+
+def policy_yaml(spec: str, name: str = "p") -> str:
+    return (
+        f"apiVersion: manifest-lint.dev/v1\nkind: Policy\nmetadata:\n  name: {name}\nspec:\n{spec}"
+    )
+
+
+def run(
+    backend: str, spec: str, document: Document, now: datetime = NOW, name: str = "p"
+) -> list[Finding]:
+    [policy] = parse_policies(policy_yaml(spec, name), "p.yaml")
+    compiled = compile_policy(policy, get_backend(backend), BUILTIN_FUNCTIONS)
+    return evaluate([compiled], document, now)
+
+
+def one(backend: str, spec: str, document: Document, now: datetime = NOW) -> Finding:
+    [finding] = run(backend, spec, document, now)
+    return finding
+
+
+def validations(*items: str) -> str:
+    return "  validations:\n" + "".join(items)
+
+
+def check(expression: str, **extra: str) -> str:
+    """One validation item (values are written as YAML double-quoted strings)."""
+    item = f"    - expression: {json.dumps(expression)}\n"
+    for key, value in extra.items():
+        item += f"      {key}: {json.dumps(value)}\n"
+    return item
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pass_fail_error_skip(backend: str, index_doc: Document) -> None:
+    passed = one(backend, validations(check("image.isIndex")), index_doc)
+    assert (passed.outcome, passed.message, passed.details) == (Outcome.PASS, "", ())
+    assert (passed.policy, passed.platform, passed.severity) == ("p", "", Severity.ERROR)
+
+    failed = one(backend, validations(check("!image.isIndex")), index_doc)
+    assert (failed.outcome, failed.message) == (Outcome.FAIL, "failed: !image.isIndex")
+
+    errored = one(backend, validations(check("image.annotations['nope'] == 'x'")), index_doc)
+    assert errored.outcome is Outcome.ERROR
+    assert errored.message == (
+        f"evaluation failed: image.annotations['nope'] == 'x': {MISSING_KEY[backend]}"
+    )
+
+    skipped = one(
+        backend,
+        "  matchConditions:\n    - name: single-manifest\n      expression: '!image.isIndex'\n"
+        + validations(check("false")),
+        index_doc,
+    )
+    assert (skipped.outcome, skipped.message) == (
+        Outcome.SKIP,
+        "match condition 'single-manifest' is false",
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_severity_is_the_policys(backend: str, index_doc: Document) -> None:
+    finding = one(backend, "  severity: info\n" + validations(check("false")), index_doc)
+    assert (finding.outcome, finding.severity) == (Outcome.FAIL, Severity.INFO)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_match_conditions_all_true_run_the_validations(backend: str, index_doc: Document) -> None:
+    spec = (
+        "  matchConditions:\n"
+        "    - name: is-index\n      expression: image.isIndex\n"
+        "    - name: two-platforms\n      expression: size(image.platforms) == 2\n"
+        + validations(check("false"))
+    )
+    assert one(backend, spec, index_doc).outcome is Outcome.FAIL
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_first_false_match_condition_stops_evaluation(
+    backend: str, index_doc: Document
+) -> None:
+    # The second condition would be an error; it is never evaluated.
+    spec = (
+        "  matchConditions:\n"
+        "    - name: never\n      expression: 'false'\n"
+        "    - name: broken\n      expression: image.annotations['nope'] == ''\n"
+        + validations(check("true"))
+    )
+    finding = one(backend, spec, index_doc)
+    assert (finding.outcome, finding.message) == (Outcome.SKIP, "match condition 'never' is false")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failing_match_condition_is_an_error_not_a_skip(
+    backend: str, index_doc: Document
+) -> None:
+    spec = (
+        "  matchConditions:\n    - name: boom\n      expression: image.annotations['nope'] == ''\n"
+        + validations(check("true"))
+    )
+    finding = one(backend, spec, index_doc)
+    assert (finding.outcome, finding.message) == (
+        Outcome.ERROR,
+        f"match condition 'boom' failed: {MISSING_KEY[backend]}",
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_match_condition_that_is_not_a_bool_is_an_error(
+    backend: str, index_doc: Document
+) -> None:
+    spec = "  matchConditions:\n    - name: count\n      expression: dyn(size(image.platforms))\n"
+    finding = one(backend, spec + validations(check("true")), index_doc)
+    assert (finding.outcome, finding.message) == (
+        Outcome.ERROR,
+        "match condition 'count' returned 2, not a bool",
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("expression", "shown"),
+    [
+        ("dyn(1)", "1"),
+        ("dyn('true')", "'true'"),
+        ("dyn(image.platforms)", "['linux/amd64', 'linux/arm64']"),
+        ("dyn(null)", "None"),
+    ],
+)
+def test_a_result_that_is_not_a_bool_fails_closed(
+    backend: str, expression: str, shown: str, index_doc: Document
+) -> None:
+    finding = one(backend, validations(check(expression)), index_doc)
+    assert finding.outcome is Outcome.ERROR
+    assert finding.message == f"evaluation failed: {expression}: returned {shown}, not a bool"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "image.annotations['nope'] == 'x'",
+        "image.manifests[5].layerCount < 10",
+        "normalizePlatform('not a platform') == ''",
+        "int(image.annotations['org.opencontainers.image.source']) > 0",
+    ],
+)
+def test_a_runtime_error_is_an_error_never_a_pass(
+    backend: str, expression: str, index_doc: Document
+) -> None:
+    # Negating the expression does not turn the error into a pass either.
+    for text in (expression, f"!({expression})"):
+        finding = one(backend, validations(check(text)), index_doc)
+        assert finding.outcome is Outcome.ERROR, finding
+        assert finding.message.startswith(f"evaluation failed: {text}: ")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_errors_win_over_failures_and_every_problem_is_in_the_details(
+    backend: str, index_doc: Document
+) -> None:
+    spec = validations(
+        check("false", message="plain failure"),
+        check("image.annotations['nope'] == ''"),
+        check("true"),
+    )
+    finding = one(backend, spec, index_doc)
+    error = f"image.annotations['nope'] == '': {MISSING_KEY[backend]}"
+    assert finding.outcome is Outcome.ERROR
+    assert finding.message == f"evaluation failed: {error}"
+    assert finding.details == (error, "plain failure")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_several_failed_validations_give_one_finding_with_each_message(
+    backend: str, index_doc: Document
+) -> None:
+    spec = validations(check("false", message="first"), check("true"), check("1 > 2"))
+    finding = one(backend, spec, index_doc)
+    assert (finding.outcome, finding.message) == (Outcome.FAIL, "first; failed: 1 > 2")
+    assert finding.details == ("first", "failed: 1 > 2")
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        pytest.param(
+            {
+                "message": "static",
+                "messageExpression": "'has ' + joinStrings(image.platforms, '+')",
+            },
+            "has linux/amd64+linux/arm64",
+            id="messageExpression-first",
+        ),
+        pytest.param({"message": "static"}, "static", id="message-without-expression"),
+        pytest.param({}, "failed: size(image.platforms) > 5", id="expression-without-message"),
+        pytest.param(
+            {"message": "static", "messageExpression": "''"}, "static", id="empty-result-falls-back"
+        ),
+        pytest.param(
+            {"message": "static", "messageExpression": "dyn(42)"},
+            "static",
+            id="non-string-result-falls-back",
+        ),
+    ],
+)
+def test_message_precedence(
+    backend: str, extra: dict[str, str], expected: str, index_doc: Document
+) -> None:
+    finding = one(backend, validations(check("size(image.platforms) > 5", **extra)), index_doc)
+    assert (finding.outcome, finding.message, finding.details) == (
+        Outcome.FAIL,
+        expected,
+        (expected,),
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failing_message_expression_still_fails_with_the_fallback_and_why(
+    backend: str, index_doc: Document
+) -> None:
+    broken = "'x' + image.annotations['nope']"
+    with_message = one(
+        backend,
+        validations(check("false", message="static", messageExpression=broken)),
+        index_doc,
+    )
+    assert with_message.outcome is Outcome.FAIL  # the validation's own result stands
+    assert with_message.message == f"static (messageExpression failed: {MISSING_KEY[backend]})"
+    without = one(backend, validations(check("false", messageExpression=broken)), index_doc)
+    assert without.message == f"failed: false (messageExpression failed: {MISSING_KEY[backend]})"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_message_expression_is_not_evaluated_when_the_validation_passes(
+    backend: str, index_doc: Document
+) -> None:
+    spec = validations(check("true", messageExpression="'x' + image.annotations['nope']"))
+    assert one(backend, spec, index_doc).outcome is Outcome.PASS
+
+
+# --------------------------------------------------------------------------- variables, params
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_variables_are_evaluated_in_order_and_see_earlier_ones(
+    backend: str, index_doc: Document
+) -> None:
+    spec = (
+        "  variables:\n"
+        "    - name: count\n      expression: size(image.platforms)\n"
+        "    - name: doubled\n      expression: variables.count * 2\n"
+        "    - name: label\n      expression: \"'n=' + string(variables.doubled)\"\n"
+        + validations(check("variables.doubled == 4 && variables.label == 'n=4'"))
+    )
+    assert one(backend, spec, index_doc).outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_variable_cannot_see_a_later_one(backend: str, index_doc: Document) -> None:
+    spec = (
+        "  variables:\n"
+        "    - name: early\n      expression: variables.late + 1\n"
+        "    - name: late\n      expression: '1'\n" + validations(check("true"))
+    )
+    finding = one(backend, spec, index_doc)
+    assert finding.outcome is Outcome.ERROR
+    assert finding.message.startswith("variable 'early' failed: ")
+    assert "late" in finding.message
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_params_and_the_variables_built_from_them(backend: str, index_doc: Document) -> None:
+    spec = (
+        "  params: {platforms: [linux/amd64, linux/s390x], limits: {max: 3}}\n"
+        "  variables:\n"
+        "    - name: missing\n"
+        "      expression: params.platforms.filter(p, !(p in image.platforms))\n"
+        + validations(
+            check(
+                "size(variables.missing) == 0",
+                messageExpression="'missing ' + joinStrings(variables.missing, ',')",
+            ),
+            check("image.manifests.all(m, m.layerCount <= params.limits.max)"),
+        )
+    )
+    finding = one(backend, spec, index_doc)
+    assert (finding.outcome, finding.message) == (Outcome.FAIL, "missing linux/s390x")
+
+
+# --------------------------------------------------------------------------- platform scope
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_platform_scope_gives_one_result_per_platform(backend: str, index_doc: Document) -> None:
+    spec = "  scope: platform\n" + validations(
+        check(
+            "platform.layerCount <= 2",
+            messageExpression="platform.platform.name + ' has ' + string(platform.layerCount)",
+        )
+    )
+    found = run(backend, spec, index_doc)
+    assert [(f.name, f.platform, f.outcome, f.message) for f in found] == [
+        ("p[linux/amd64]", "linux/amd64", Outcome.FAIL, "linux/amd64 has 3"),
+        ("p[linux/arm64]", "linux/arm64", Outcome.PASS, ""),
+    ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_platform_is_empty_in_image_scope(backend: str, single_doc: Document) -> None:
+    spec = validations(check("size(platform) == 0 && size(image.manifests) == 1"))
+    assert one(backend, spec, single_doc).outcome is Outcome.PASS
+    spec = "  scope: platform\n" + validations(check("platform.config.user == '1000'"))
+    finding = one(backend, spec, single_doc)
+    assert (finding.name, finding.outcome) == ("p[linux/amd64]", Outcome.PASS)
+
+
+def test_platform_scope_on_an_index_without_platforms_is_one_skip(tmp_path: Path) -> None:
+    document = document_of(build_index([]), tmp_path)
+    assert document["image"]["manifests"] == []
+    spec = "  scope: platform\n" + validations(check("false"))
+    [finding] = run("cel-expr-python", spec, document)
+    assert (finding.name, finding.outcome, finding.message) == (
+        "p",
+        Outcome.SKIP,
+        "the image has no platform manifests",
+    )
+
+
+@pytest.fixture(scope="module")
+def same_platform_doc(tmp_path_factory: pytest.TempPathFactory) -> Document:
+    """Two different linux/amd64 manifests, one of them listed twice, two Windows
+    manifests with the same os.version and one with another, and a linux/arm64."""
+    first = build_manifest("linux/amd64", layers=1, seed="first")
+    second = build_manifest("linux/amd64", layers=2, seed="second")
+    windows = [
+        build_manifest(Platform("windows", "amd64", os_version=version), layers=1, seed=seed)
+        for version, seed in (("10.0.1", "w1"), ("10.0.1", "w2"), ("10.0.2", "w3"))
+    ]
+    arm = build_manifest("linux/arm64", layers=1, seed="arm")
+    built = build_index([first, second, first, *windows, arm])
+    return document_of(built, tmp_path_factory.mktemp("same-platform"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_platform_names_are_unique_even_for_entries_of_the_same_platform(
+    backend: str, same_platform_doc: Document
+) -> None:
+    spec = "  scope: platform\n" + validations(check("platform.layerCount == 1"))
+    found = run(backend, spec, same_platform_doc)
+    names = [f.name for f in found]
+    assert len(found) == 7
+    assert len(set(names)) == 7, names
+    digests = [m["digest"] for m in same_platform_doc["image"]["manifests"]]
+    first, second = digests[0][:19], digests[1][:19]
+    w1, w2 = digests[3][:19], digests[4][:19]
+    assert names == [
+        f"p[linux/amd64 {first} #1]",
+        f"p[linux/amd64 {second}]",
+        f"p[linux/amd64 {first} #2]",
+        f"p[windows/amd64 {w1}]",
+        f"p[windows/amd64 {w2}]",
+        "p[windows/amd64 10.0.2]",
+        "p[linux/arm64]",
+    ]
+    assert [f.outcome for f in found][:3] == [Outcome.PASS, Outcome.FAIL, Outcome.PASS]
+
+
+def test_platform_labels_plain_names_when_unique() -> None:
+    manifests = [
+        {"platform": {"name": "linux/amd64", "osVersion": ""}, "digest": "sha256:" + "a" * 64},
+        {
+            "platform": {"name": "windows/amd64", "osVersion": "10.0.1"},
+            "digest": "sha256:" + "b" * 64,
+        },
+    ]
+    assert platform_labels(manifests) == ["linux/amd64", "windows/amd64"]
+    assert platform_labels([]) == []
+
+
+# --------------------------------------------------------------------------- now
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "now == timestamp('2025-01-02T03:04:05Z')",
+        "now.getFullYear() == 2025 && now.getHours() == 3",
+        "now - duration('24h') > timestamp('2025-01-01T00:00:00Z')",
+        "now > timestamp(image.manifests[0].config.created)",
+        "string(now) == '2025-01-02T03:04:05Z'",
+    ],
+)
+def test_now_is_a_timezone_aware_timestamp(
+    backend: str, expression: str, index_doc: Document
+) -> None:
+    finding = one(backend, validations(check(expression)), index_doc)
+    assert finding.outcome is Outcome.PASS, finding
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_now_in_another_zone_is_the_same_instant(backend: str, index_doc: Document) -> None:
+    paris = NOW.astimezone(timezone(timedelta(hours=1)))
+    spec = validations(check("now == timestamp('2025-01-02T03:04:05Z')"))
+    assert one(backend, spec, index_doc, now=paris).outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_now_through_main_is_the_time_of_the_run(
+    backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "fresh.yaml"
+    policy.write_text(
+        policy_yaml(
+            validations(
+                check(
+                    "now > timestamp('2024-06-01T00:00:00Z') && "
+                    "now - timestamp(image.manifests[0].config.created) > duration('1h')"
+                )
+            ),
+            name="fresh",
+        )
+    )
+    before = datetime.now(UTC)
+    code = main(
+        [
+            "--policy",
+            str(policy),
+            "--select",
+            "fresh",
+            "--cel-backend",
+            backend,
+            "--format",
+            "json",
+            f"oci:{Path(__file__).resolve().parents[1] / 'examples' / 'multiarch'}:1.0",
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report
+    assert report["results"][0]["findings"][0]["outcome"] == "pass"
+    assert datetime.now(UTC) >= before
+
+
+# --------------------------------------------------------------------------- several policies
+
+
+def test_every_policy_gives_its_results_in_policy_order(index_doc: Document) -> None:
+    backend = get_backend("cel-expr-python")
+    texts = [
+        policy_yaml(validations(check("true")), name="b-image"),
+        policy_yaml("  scope: platform\n" + validations(check("false")), name="a-platform"),
+    ]
+    compiled = [
+        compile_policy(parse_policies(t, "p.yaml")[0], backend, BUILTIN_FUNCTIONS) for t in texts
+    ]
+    found = evaluate(compiled, index_doc, NOW)
+    assert [(f.name, f.outcome) for f in found] == [
+        ("b-image", Outcome.PASS),
+        ("a-platform[linux/amd64]", Outcome.FAIL),
+        ("a-platform[linux/arm64]", Outcome.FAIL),
+    ]
+
+
+def test_both_backends_give_the_same_findings(index_doc: Document) -> None:
+    spec = "  scope: platform\n" + validations(
+        check("platform.layerCount < 3", messageExpression="'n=' + string(platform.layerCount)")
+    )
+    findings = run("cel-expr-python", spec, index_doc)
+    assert [(f.name, f.outcome, f.message) for f in findings] == [
+        ("p[linux/amd64]", Outcome.FAIL, "n=3"),
+        ("p[linux/arm64]", Outcome.PASS, ""),
+    ]
+    assert run("celpy", spec, index_doc) == findings

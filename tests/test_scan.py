@@ -1,0 +1,649 @@
+"""Image references found in files: the fixtures under ``fixtures/scan/`` with the exact
+references, lines, columns and problems written out, variable substitution one form
+at a time, kind detection, errors that name file:line:column, and property tests
+that arbitrary text raises nothing but :class:`ManifestLintError`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from manifest_lint.errors import ConfigError, ManifestLintError
+from manifest_lint.results import Location
+from manifest_lint.scan import (
+    COMPOSE,
+    DOCKERFILE,
+    KINDS,
+    KUBERNETES,
+    WORKFLOW,
+    Found,
+    ScanError,
+    detect_kind,
+    scan_file,
+    scan_text,
+)
+from manifest_lint.yamlfile import MAX_YAML_SIZE
+
+FIXTURES = Path(__file__).parent / "fixtures" / "scan"
+DIGEST = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+Row = tuple[str, int, int, str, str, str]
+
+#: Per fixture: (reference, line, column, kind, platform, problem), in file order.
+EXPECTED: dict[str, list[Row]] = {
+    "Dockerfile": [
+        # FROM --platform=$BUILDPLATFORM: the platform is the builder's, so "".
+        ("golang:1.22-bookworm", 9, 32, DOCKERFILE, "", ""),
+        # Global ARG defaults ("alpine" unquoted; ${GO_VERSION:+3.19}); stage ARG ignored.
+        ("alpine:3.19", 16, 29, DOCKERFILE, "linux/arm64", ""),
+        # COPY --from=build is a stage; this one is an image.
+        ("docker.io/library/busybox:1.36", 18, 13, DOCKERFILE, "", ""),
+        # `from runtime as final` (line 20) names the earlier stage `AS Runtime`: skipped.
+        # A continuation, with a comment line inside; ${DEBIAN_TAG:-bookworm}.
+        ("debian:bookworm-slim", 24, 5, DOCKERFILE, "", ""),
+        # ARG REGISTRY has no default: never guessed.
+        ("", 27, 6, DOCKERFILE, "", "`${REGISTRY}` has no default value"),
+        # scratch, COPY --from=final and --from=1 are skipped; quoted, after the quote.
+        ("alpine", 32, 7, DOCKERFILE, "", ""),
+    ],
+    "Containerfile": [
+        # `# escape=``: a trailing backslash (line 5) does not continue the line.
+        ("mcr.microsoft.com/windows/servercore:ltsc2022", 4, 6, DOCKERFILE, "", ""),
+        ("mcr.microsoft.com/powershell:lts-nanoserver-ltsc2022", 7, 5, DOCKERFILE, "", ""),
+    ],
+    "compose.yaml": [
+        ("nginx:1.25-alpine", 5, 13, COMPOSE, "", ""),
+        ("", 9, 12, COMPOSE, "", "`${API_TAG}` has no default value"),
+        # `worker` has no image.
+        ("postgres:16", 14, 13, COMPOSE, "", ""),
+        ("", 16, 12, COMPOSE, "", "`${REDIS_TAG}` is required: set REDIS_TAG"),
+        ("registry.example.com:5000/proxy:2.0", 18, 12, COMPOSE, "", ""),
+    ],
+    "manifests.yaml": [
+        ("busybox:1.36", 8, 14, KUBERNETES, "", ""),
+        (f"ghcr.io/acme/app@{DIGEST}", 11, 15, KUBERNETES, "", ""),
+        ("envoyproxy/envoy:v1.30.1", 13, 14, KUBERNETES, "", ""),
+        ("nicolaka/netshoot", 16, 14, KUBERNETES, "", ""),
+        ("nginx:1.25", 26, 31, KUBERNETES, "", ""),
+        ("registry.k8s.io/busybox:1.28", 41, 22, KUBERNETES, "", ""),
+        # The Service yields nothing; from the List: the StatefulSet, not the ConfigMap.
+        ("postgres:16", 63, 22, KUBERNETES, "", ""),
+    ],
+    ".github/workflows/ci.yml": [
+        ("node:20-bookworm", 8, 16, WORKFLOW, "", ""),
+        ("redis:7", 11, 16, WORKFLOW, "", ""),
+        ("postgres:16", 13, 17, WORKFLOW, "", ""),
+        # image: '' (GitHub starts no container) is left out.
+        ("alpine:3.19", 19, 24, WORKFLOW, "", ""),
+        ("ghcr.io/acme/tool:1.2", 21, 25, WORKFLOW, "", ""),
+        ("ghcr.io/acme/builder:2024.05", 25, 14, WORKFLOW, "", ""),
+        ("", 34, 16, WORKFLOW, "", "contains a GitHub expression"),
+        ("", 36, 24, WORKFLOW, "", "contains a GitHub expression"),
+        ("memcached:1.6", 40, 18, WORKFLOW, "", ""),
+    ],
+}
+
+
+def rows(found: list[Found]) -> list[Row]:
+    return [
+        (f.reference, f.location.line, f.location.column, f.kind, f.platform, f.problem)
+        for f in found
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture(name: str) -> None:
+    path = FIXTURES / name
+    found = scan_file(path)
+    assert rows(found) == EXPECTED[name]
+    assert {f.location.path for f in found} == {str(path)}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_columns_point_at_the_reference(name: str) -> None:
+    """Where nothing was substituted, the reference is written at its line and column."""
+    lines = (FIXTURES / name).read_text(encoding="utf-8").splitlines()
+    for found in scan_file(FIXTURES / name):
+        written = lines[found.location.line - 1][found.location.column - 1 :]
+        if found.reference and "$" not in written.split()[0]:
+            assert written.startswith(found.reference)
+
+
+def test_scan_text_takes_the_kind_from_the_path() -> None:
+    text = (FIXTURES / "compose.yaml").read_text(encoding="utf-8")
+    assert rows(scan_text("compose.yaml", text)) == EXPECTED["compose.yaml"]
+    assert scan_text("notes.txt", text) == []
+    assert rows(scan_text("notes.txt", "services:\n  a:\n    image: x\n", COMPOSE)) == [
+        ("x", 3, 12, COMPOSE, "", "")
+    ]
+
+
+def test_found_is_a_value() -> None:
+    found = scan_text("Dockerfile", "FROM alpine\n")
+    assert found == [Found("alpine", Location("Dockerfile", 1, 6), DOCKERFILE)]
+    assert hash(found[0]) == hash(Found("alpine", Location("Dockerfile", 1, 6), DOCKERFILE))
+
+
+# --- substitution -------------------------------------------------------------------
+
+NOT_DECLARED = "`${{{}}}` is not declared by an ARG before the first FROM"
+
+
+@pytest.mark.parametrize(
+    ("args", "image", "reference", "problem"),
+    [
+        ("ARG A=alpine", "$A", "alpine", ""),
+        ("ARG A=alpine", "${A}:3", "alpine:3", ""),
+        ("ARG A=alp B=${A}ine", "$B", "alpine", ""),
+        ("ARG A=alpine\nARG A", "$A", "alpine", ""),
+        ("ARG A", "$A", "", "`${A}` has no default value"),
+        ("ARG A", "x:${A}", "", "`${A}` has no default value"),
+        ("ARG A\nARG B=${A}", "$B", "", "`${A}` has no default value"),
+        ("", "${A}", "", NOT_DECLARED.format("A")),
+        ("ARG A", "${A:-alpine}", "alpine", ""),
+        ("ARG A=", "${A:-alpine}", "alpine", ""),
+        ("ARG A=", "alpine${A-:3}", "alpine", ""),
+        ("", "alpine${A-:3}", "alpine:3", ""),
+        ("", "${A:-${B:-alpine}}", "alpine", ""),
+        ("ARG A=1", "alpine${A:+:3}", "alpine:3", ""),
+        ("ARG A=", "alpine${A:+:3}", "alpine", ""),
+        ("ARG A=", "alpine${A+:3}", "alpine:3", ""),
+        ("ARG A", "alpine${A+:3}", "alpine", ""),
+        ("ARG A=alpine", "${A:?needed}", "alpine", ""),
+        ("ARG A", "${A:?needed}", "", "`${A}` is required: needed"),
+        ("ARG A=", "${A?}", "", "the image name is empty"),
+        ("ARG A=", "${A:?}", "", "`${A}` is required"),
+        ('ARG A="al pine"', "'$A'", "$A", ""),
+        ("ARG A='alpine'", '"${A}"', "alpine", ""),
+        ("ARG A=alpine", r"\$A", "$A", ""),
+        ("ARG A=alpine", "a$", "a$", ""),
+        ("ARG TARGETARCH=amd64", "x-$TARGETARCH", "x-amd64", ""),
+        ("", "x-$TARGETARCH", "", "`${TARGETARCH}` is set by the builder"),
+        ("", "${BUILDPLATFORM:-x}", "", "`${BUILDPLATFORM}` is set by the builder"),
+        ("ARG TARGETARCH", "x-$TARGETARCH", "", "`${TARGETARCH}` is set by the builder"),
+        ("ARG A=x", "${A#x}", "", "`${A#...}` is a pattern substitution, not evaluated"),
+        ("ARG A=x", "${A/x/y}", "", "`${A/...}` is a pattern substitution, not evaluated"),
+        ("", "${A", "", "invalid substitution in '${A': missing '}'"),
+        ("", "${}", "", "invalid substitution in '${}': bad substitution"),
+        (
+            "",
+            "${A:*x}",
+            "",
+            "invalid substitution in '${A:*x}': unsupported modifier :* in substitution",
+        ),
+        ("", '"alpine', "", "invalid substitution in '\"alpine': missing closing double quote"),
+        ("", "alpine" + "${A:-" * 40 + "}" * 40, "", None),
+    ],
+)
+def test_dockerfile_substitution(
+    args: str, image: str, reference: str, problem: str | None
+) -> None:
+    (found,) = scan_text("Dockerfile", f"{args}\nFROM {image}\n")
+    assert found.reference == reference
+    if problem is None:
+        assert found.problem.endswith("substitutions are nested too deeply")
+    else:
+        assert found.problem == problem
+
+
+def test_dockerfile_platform() -> None:
+    text = textwrap.dedent(
+        """\
+        ARG ARCH=arm64
+        ARG UNSET
+        FROM --platform=linux/${ARCH} a
+        FROM --platform="linux/amd64" b
+        FROM --platform=${UNSET} c
+        FROM --platform=$TARGETPLATFORM d
+        """
+    )
+    assert [(f.reference, f.platform) for f in scan_text("Dockerfile", text)] == [
+        ("a", "linux/arm64"),
+        ("b", "linux/amd64"),
+        ("c", ""),
+        ("d", ""),
+    ]
+
+
+def test_dockerfile_stages_and_copy_from() -> None:
+    text = textwrap.dedent(
+        """\
+        FROM later AS first
+        FROM alpine AS later
+        FROM first
+        FROM First
+        COPY --from=LATER /a /b
+        COPY --from=-1 /a /b
+        COPY --from=$IMAGE /a /b
+        COPY --from="quay.io/x/y:1" /a /b
+        COPY --from= /a /b
+        COPY --link --from=z /a /b
+        """
+    )
+    assert rows(scan_text("Dockerfile", text)) == [
+        # Only earlier stages are stage names for FROM (as in BuildKit).
+        ("later", 1, 6, DOCKERFILE, "", ""),
+        ("alpine", 2, 6, DOCKERFILE, "", ""),
+        # `First` is not the stage `first` (stage names are lower-cased, FROM is not).
+        ("First", 4, 6, DOCKERFILE, "", ""),
+        (
+            "",
+            7,
+            13,
+            DOCKERFILE,
+            "",
+            "COPY --from does not expand variables (use a stage: FROM ${IMAGE} AS name)",
+        ),
+        ("quay.io/x/y:1", 8, 14, DOCKERFILE, "", ""),
+        ("z", 10, 20, DOCKERFILE, "", ""),
+    ]
+
+
+def test_dockerfile_syntax() -> None:
+    text = (
+        "\ufeff# Escape=\\\n"  # BOM; a directive (any case), then a comment
+        "\n"
+        "   from\talpine:3 \\  \n"  # indented, tab, continuation with trailing blanks
+        "\n"  # an empty continuation line
+        "  AS base\r\n"
+        "RUN echo \\\\\n"  # an escaped escape does not continue the line
+        "FROM busybox\n"
+        "RUN cat <<-'END' > /x && cat <<EOF2\n"
+        "\tFROM in-heredoc\n"
+        "\tEND\n"
+        "FROM in-second-heredoc\n"
+        "EOF2\n"
+        'RUN ["sh", "-c", "cat <<EOF"]\n'  # JSON form: no heredoc
+        "ONBUILD RUN <<X\n"
+        "FROM in-onbuild-heredoc\n"
+        "X\n"
+        "FROM\n"
+        "FROM a b\n"
+        "FROM --platform=linux/amd64 -- c\n"
+        "FROM last"  # no final newline
+    )
+    assert rows(scan_text("Dockerfile", text)) == [
+        ("alpine:3", 3, 9, DOCKERFILE, "", ""),
+        ("busybox", 7, 6, DOCKERFILE, "", ""),
+        (
+            "",
+            17,
+            1,
+            DOCKERFILE,
+            "",
+            "FROM needs an image: FROM [--platform=PLATFORM] IMAGE [AS NAME]",
+        ),
+        (
+            "",
+            18,
+            6,
+            DOCKERFILE,
+            "",
+            "FROM needs an image: FROM [--platform=PLATFORM] IMAGE [AS NAME]",
+        ),
+        ("c", 19, 32, DOCKERFILE, "linux/amd64", ""),
+        ("last", 20, 6, DOCKERFILE, "", ""),
+    ]
+
+
+def test_dockerfile_directives_only_at_the_top() -> None:
+    # `# escape=`` after an instruction is a comment: ` does not continue `FROM b ``.
+    text = "FROM a\n# escape=`\nFROM b `\n  c\n"
+    assert rows(scan_text("Dockerfile", text)) == [
+        ("a", 1, 6, DOCKERFILE, "", ""),
+        (
+            "",
+            3,
+            6,
+            DOCKERFILE,
+            "",
+            "FROM needs an image: FROM [--platform=PLATFORM] IMAGE [AS NAME]",
+        ),
+    ]
+
+
+def test_dockerfile_invalid_escape_directive() -> None:
+    with pytest.raises(ScanError) as info:
+        scan_text("Dockerfile", "# syntax=x\n# escape=!\nFROM a\n")
+    assert str(info.value) == "Dockerfile:2: invalid escape directive '!' (use \\ or `)"
+    assert isinstance(info.value, ConfigError)
+    assert (info.value.path, info.value.line, info.value.column) == ("Dockerfile", 2, 0)
+
+
+def compose_image(image: str) -> tuple[str, str]:
+    text = f"services:\n  s:\n    image: '{image}'\n"
+    (found,) = scan_text("compose.yaml", text)
+    assert (found.location.line, found.location.column) == (3, 13)
+    return found.reference, found.problem
+
+
+@pytest.mark.parametrize(
+    ("image", "reference", "problem"),
+    [
+        ("alpine:${TAG}", "", "`${TAG}` has no default value"),
+        ("alpine:$TAG", "", "`${TAG}` has no default value"),
+        ("alpine:${TAG:-3}", "alpine:3", ""),
+        ("alpine:${TAG-3}", "alpine:3", ""),
+        ("alpine:${TAG:-${OTHER:-3}}", "alpine:3", ""),
+        ("alpine${TAG:+:3}", "alpine", ""),
+        ("alpine${TAG+:3}", "alpine", ""),
+        ("alpine:${TAG:?give a tag}", "", "`${TAG}` is required: give a tag"),
+        ("alpine:${TAG?}", "", "`${TAG}` is required"),
+        ("a$$b", "a$b", ""),
+        ("a$${TAG}", "a${TAG}", ""),
+        ('"alpine"', '"alpine"', ""),
+        ("a\\$TAG", "", "`${TAG}` has no default value"),
+        ("${TAG:+x}", "", "`image` is empty"),
+        (
+            "alpine:$-",
+            "",
+            "invalid substitution in 'alpine:$-': '$' must be followed by a name "
+            "or '{name}' (write '$$' for a '$')",
+        ),
+        ("alpine:${TAG", "", "invalid substitution in 'alpine:${TAG': missing '}'"),
+        (
+            "alpine:${TAG:x}",
+            "",
+            "invalid substitution in 'alpine:${TAG:x}': unsupported modifier :x after ${TAG",
+        ),
+        ("alpine:${TAG:-3}}", "alpine:3}", ""),
+    ],
+)
+def test_compose_interpolation(image: str, reference: str, problem: str) -> None:
+    assert compose_image(image) == (reference, problem)
+
+
+def test_compose_shapes() -> None:
+    text = textwrap.dedent(
+        """\
+        services:
+          a: {image: 3}
+          b:
+          c: [x]
+          d: {image: ~}
+          e: {image: "", build: .}
+        volumes: {data: {}}
+        ---
+        services: []
+        """
+    )
+    assert rows(scan_text("compose.yaml", text)) == [
+        ("", 2, 14, COMPOSE, "", "`image` is not a string"),
+        ("", 6, 15, COMPOSE, "", "`image` is empty"),
+    ]
+
+
+def test_kubernetes_shapes() -> None:
+    text = textwrap.dedent(
+        """\
+        apiVersion: v1
+        kind: PodList
+        items:
+          - spec: {containers: [{image: a}]}
+          - kind: Pod
+            spec: {containers: [{name: x}, {image: 5}, {image: ""}, "b"]}
+        ---
+        kind: Pod
+        spec: {containers: [{image: no-apiversion}]}
+        ---
+        apiVersion: v1
+        kind: List
+        items:
+          - apiVersion: v1
+            kind: List
+            items: [{apiVersion: v1, kind: Pod, spec: {containers: [{image: nested}]}}]
+          - apiVersion: apps/v1
+            kind: DaemonSet
+            spec: {template: {spec: {initContainers: [{image: c}]}}}
+          - apiVersion: v1
+            kind: PodTemplate
+            template: {spec: {containers: [{image: d}]}}
+        ---
+        - not a mapping
+        ---
+        apiVersion: v1
+        kind: Pod
+        spec: {containers: {image: not-a-list}}
+        """
+    )
+    assert rows(scan_text("k8s.yaml", text)) == [
+        ("a", 4, 33, KUBERNETES, "", ""),
+        ("", 6, 44, KUBERNETES, "", "`image` is not a string"),
+        ("", 6, 57, KUBERNETES, "", "`image` is empty"),
+        # A List inside a List is not read; nor is a document without apiVersion.
+        ("c", 19, 55, KUBERNETES, "", ""),
+        ("d", 22, 44, KUBERNETES, "", ""),
+    ]
+
+
+def test_workflow_shapes() -> None:
+    text = textwrap.dedent(
+        """\
+        on: push
+        jobs:
+          a:
+            container: {image: 3, options: --cpus 1}
+            services: [x]
+            steps:
+              - run: echo
+              - uses: "docker://"
+              - uses: 'docker://alpine@${{ env.DIGEST }}'
+              - "uses: docker://x"
+          b: not-a-job
+          c:
+            uses: ./.github/workflows/reusable.yml
+        """
+    )
+    assert rows(scan_text("ci.yml", text, WORKFLOW)) == [
+        ("", 4, 24, WORKFLOW, "", "`image` is not a string"),
+        ("", 9, 25, WORKFLOW, "", "contains a GitHub expression"),
+    ]
+
+
+# --- kind detection -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "kind"),
+    [
+        ("Dockerfile", "", DOCKERFILE),
+        ("dockerfile", "", DOCKERFILE),
+        ("Containerfile", "", DOCKERFILE),
+        ("docker/api.Dockerfile", "", DOCKERFILE),
+        ("api.dockerfile", "", DOCKERFILE),
+        ("Dockerfile.dev", "", DOCKERFILE),
+        ("Containerfile.fedora", "", DOCKERFILE),
+        ("Dockerfile.dockerignore", "FROM a\n", None),
+        ("api.Dockerfile.dockerignore", "", None),
+        ("build.txt", "# syntax=docker/dockerfile:1\n\nARG X=1\nFROM a\n", DOCKERFILE),
+        ("build", "FROM alpine\n", DOCKERFILE),
+        ("README", "From here on, things change.\n", None),
+        ("run.sh", "#!/bin/sh\nFROM=1\n", None),
+        ("empty", "", None),
+        (".github/workflows/ci.yml", "", WORKFLOW),
+        ("repo/.github/workflows/release.yaml", "apiVersion: v1\nkind: Pod\n", WORKFLOW),
+        (".github/workflows/nested/ci.yml", "", None),
+        (".github/ci.yml", "", None),
+        ("compose.yaml", "", COMPOSE),
+        ("compose.yml", "", COMPOSE),
+        ("docker-compose.yml", "", COMPOSE),
+        ("docker-compose.yaml", "", COMPOSE),
+        ("docker-compose.prod.yml", "", COMPOSE),
+        ("compose.override.yaml", "", COMPOSE),
+        ("Compose.YAML", "", COMPOSE),
+        ("my-compose.yaml", "", None),
+        ("stack.yml", "version: '3'\nservices:\n  a: {}\n", COMPOSE),
+        ("deploy/app.yaml", "---\napiVersion: apps/v1\nkind: Deployment\n", KUBERNETES),
+        ("deploy/app.YML", '"apiVersion": v1\n"kind": Pod\n', KUBERNETES),
+        ("deploy/app.yaml", "apiVersion: v1\n", None),
+        ("deploy/app.yaml", "items:\n  - apiVersion: v1\n    kind: Pod\n", None),
+        ("values.yaml", "image: nginx\n", None),
+        ("pod.json", '{"apiVersion": "v1", "kind": "Pod"}', None),
+    ],
+)
+def test_detect_kind(path: str, text: str, kind: str | None) -> None:
+    assert detect_kind(Path(path), text) == kind
+    assert detect_kind(path, text) == kind
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+def test_file_errors(tmp_path: Path) -> None:
+    binary = tmp_path / "Dockerfile"
+    binary.write_bytes(b"FROM alpine\n\xff\n")
+    with pytest.raises(ScanError) as info:
+        scan_file(binary)
+    assert str(info.value) == f"{binary}: not UTF-8 text (invalid start byte at byte 12)"
+    assert info.value.path == str(binary)
+
+    big = tmp_path / "compose.yaml"
+    big.write_text("#" * (MAX_YAML_SIZE + 1), encoding="utf-8")
+    with pytest.raises(ScanError, match=r"compose\.yaml: file is 1048577 bytes, above the"):
+        scan_file(big)
+
+    with pytest.raises(ScanError, match="missing: no such file"):
+        scan_file(tmp_path / "missing")
+    with pytest.raises(ScanError, match="is a directory"):
+        scan_file(tmp_path)
+
+
+def test_file_kind_is_detected_from_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text("jobs: {a: {container: alpine}}\n", encoding="utf-8")
+    monkeypatch.chdir(workflows)
+    assert rows(scan_file(Path("ci.yml"))) == [("alpine", 1, 23, WORKFLOW, "", "")]
+    assert scan_file(Path("ci.yml"), KUBERNETES) == []
+    (tmp_path / "notes.md").write_text("# Notes\n", encoding="utf-8")
+    assert scan_file(tmp_path / "notes.md") == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        (
+            COMPOSE,
+            "services:\n  web: [\n",
+            "x.yaml:3:1: invalid YAML: expected the node content, but found '<stream end>'",
+        ),
+        (
+            COMPOSE,
+            "x-base: &base {image: a}\nservices:\n  web: *base\n",
+            "x.yaml:3:8: YAML aliases (*name) are not allowed here",
+        ),
+        (KUBERNETES, "a: 1\na: 2\n", "x.yaml:2:1: duplicate key 'a'"),
+        (WORKFLOW, "? [a]\n: b\n", "x.yaml:1:3: mapping keys must be strings, not ['a']"),
+        (WORKFLOW, "a: !!int x\n", "x.yaml:1:4: invalid YAML: cannot read this int value"),
+        (WORKFLOW, "a: \x07\n", "x.yaml: invalid YAML: unacceptable character #x0007"),
+    ],
+)
+def test_yaml_errors(kind: str, text: str, message: str) -> None:
+    with pytest.raises(ScanError) as info:
+        scan_text("x.yaml", text, kind)
+    assert str(info.value).startswith(message)
+
+
+def test_unknown_kind() -> None:
+    with pytest.raises(ScanError, match=r"^x: unknown kind 'helm' \(known: dockerfile, compose"):
+        scan_text("x", "", "helm")
+
+
+def test_yaml_keys_are_text() -> None:
+    """YAML 1.1 would read `on`, `yes`, `1` and `null` keys as bool, int and None."""
+    text = (
+        "on: push\njobs:\n  yes:\n    container: a\n  1: {container: b}\n  null: {container: c}\n"
+    )
+    assert [f.reference for f in scan_text("ci.yml", text, WORKFLOW)] == ["a", "b", "c"]
+
+
+# --- property tests -----------------------------------------------------------------
+
+# fmt: off
+DOCKERFILE_FRAGMENTS = st.sampled_from(
+    [
+        "FROM ", "from ", "ARG ", "COPY ", "RUN ", "ONBUILD ", " AS ", " as ", "--platform=",
+        "--from=", "--", "$", "${", "}", ":-", ":+", ":?", "-", "+", "?", "#", "%", "/", "=",
+        "'", '"', "\\", "`", "\n", "\r\n", " \\\n", "\t", " ", "<<", "<<-", "EOF",
+        "# escape=`\n", "# escape=\\\n", "# syntax=x\n", "A", "B", "alpine", "scratch", "0",
+        '["x"]', "\ufeff",
+    ]
+)
+YAML_FRAGMENTS = st.sampled_from(
+    [
+        "services:", "image:", "jobs:", "container:", "uses:", "docker://", "steps:", "items:",
+        "apiVersion: v1", "kind:", " Pod", " List", " CronJob", "spec:", "template:",
+        "jobTemplate:", "containers:", "initContainers:", "\n", "\n  ", "\n    ", "- ", "{",
+        "}", "[", "]", ",", ":", " ", "'", '"', "${", "${{", "$$", "$", "&a ", "*a", "!!int ",
+        "---", "on:", "? ", "~", "1", "x",
+    ]
+)
+KEYS = st.sampled_from(
+    [
+        "services", "image", "jobs", "container", "steps", "uses", "apiVersion", "kind", "items",
+        "spec", "template", "jobTemplate", "containers", "initContainers", "ephemeralContainers",
+        "x",
+    ]
+)
+# fmt: on
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.sampled_from(["Pod", "List", "CronJob", "Deployment", "v1", "docker://a", "${{ x }}", "a"]),
+    st.text(max_size=10),
+)
+DOCUMENTS = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(KEYS, children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+def scans_or_refuses(text: str, kind: str) -> None:
+    try:
+        found = scan_text("f", text, kind)
+    except ManifestLintError as exc:
+        assert str(exc).startswith("f")
+        return
+    assert all(isinstance(f, Found) and f.kind == kind for f in found)
+    assert all(f.location.line >= 1 and f.location.column >= 1 for f in found)
+    assert all(bool(f.reference) != bool(f.problem) for f in found)
+    assert found == sorted(found, key=lambda f: (f.location.line, f.location.column))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(KINDS),
+    st.one_of(
+        st.text(max_size=200),
+        st.lists(DOCKERFILE_FRAGMENTS, max_size=30).map("".join),
+        st.lists(YAML_FRAGMENTS, max_size=30).map("".join),
+    ),
+)
+def test_arbitrary_text_raises_only_scan_errors(kind: str, text: str) -> None:
+    scans_or_refuses(text, kind)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([COMPOSE, KUBERNETES, WORKFLOW]), DOCUMENTS)
+def test_arbitrary_yaml_documents_raise_nothing(kind: str, document: Any) -> None:
+    scans_or_refuses(yaml.safe_dump(document), kind)
+    scans_or_refuses(yaml.safe_dump(document, default_flow_style=True), kind)
+
+
+@given(st.text(max_size=100))
+def test_detect_kind_never_raises(text: str) -> None:
+    for name in ("Dockerfile", "x.yaml", ".github/workflows/x.yml", "x"):
+        assert detect_kind(name, text) in (*KINDS, None)
