@@ -445,9 +445,8 @@ def test_add_options_and_configure(
     assert options.options_greeting == "bonjour"
     assert options.references == [EXAMPLE_LAYOUT]
     assert options.config == str(config)
-    # The option is part of the lint command's help (argparse exits after printing it).
-    with pytest.raises(SystemExit):
-        main(["--help"])
+    # The option is part of the lint command's help (main returns 0 after printing it).
+    assert main(["--help"]) == 0
     assert "--options-greeting" in capsys.readouterr().out
 
 
@@ -937,3 +936,29 @@ def _no_leaking_modules() -> Iterator[None]:
     for name in set(sys.modules) - before:
         if name.startswith("manifest_lint_test_"):
             del sys.modules[name]
+
+
+def test_a_plugin_that_fails_to_import_is_named_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An installed plugin whose module raises on import: exit 2 naming the plugin."""
+    dist = tmp_path / "broken_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[manifest_lint]\nbroken = broken_plugin_module\n")
+    (tmp_path / "broken_plugin_module.py").write_text("raise RuntimeError('boom at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+
+    code = main(["-p", "no:example", "oci:examples/multiarch:1.0"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        "plugin 'broken' (broken_plugin_module) failed to load: RuntimeError: boom at import" in err
+    )
+    assert "-p no:broken" in err
+    assert "Traceback" not in err
+
+    # Blocking it by name lets the run go on without it.
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    assert main(["-p", "no:example", "-p", "no:broken", "oci:examples/multiarch:1.0"]) == 0

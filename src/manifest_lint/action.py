@@ -62,8 +62,9 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from manifest_lint.cli import ExitCode
-from manifest_lint.errors import CredentialError
+from manifest_lint.errors import CredentialError, UsageError
 from manifest_lint.registry.credentials import DOCKER_HUB_KEY, find_credential
+from manifest_lint.reporters.github import escape_data
 
 FAIL_ON_VALUES: Final = ("error", "warning", "info")
 GHCR: Final = "ghcr.io"
@@ -74,7 +75,7 @@ _HOST_RE: Final = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9._-]*[a-z0-9])?
 _SECRET_INPUTS: Final = ("ML_PASSWORD", "ML_GITHUB_TOKEN")
 
 
-class InputError(Exception):
+class InputError(UsageError):
     """An input of the action that cannot be used as given (exit code 2)."""
 
 
@@ -113,9 +114,7 @@ class Inputs:
             )
         offline_text = env.get("ML_OFFLINE", "").strip().lower()
         if offline_text not in ("", "true", "false"):
-            raise InputError(
-                f"offline must be true or false, not {env.get('ML_OFFLINE', '')!r}"
-            )
+            raise InputError(f"offline must be true or false, not {env.get('ML_OFFLINE', '')!r}")
         username = env.get("ML_USERNAME", "").strip()
         password = env.get("ML_PASSWORD", "")
         registry = env.get("ML_REGISTRY", "").strip()
@@ -183,9 +182,7 @@ def expand_files(patterns: tuple[str, ...], cwd: Path) -> list[str]:
     for pattern in patterns:
         if any(char in pattern for char in "*?["):
             matches = sorted(
-                m
-                for m in glob.glob(pattern, root_dir=cwd, recursive=True)
-                if (cwd / m).is_file()
+                m for m in glob.glob(pattern, root_dir=cwd, recursive=True) if (cwd / m).is_file()
             )
             if not matches:
                 raise InputError(f"files: {pattern!r} matches no file")
@@ -272,9 +269,8 @@ def _read_base_config(path: Path | None, out: TextIO) -> dict[str, object]:
         document = None
     if not isinstance(document, dict):
         # Its text may hold secrets: not quoted.
-        out.write(
-            f"::warning title=manifest-lint::{_escape(f'{path} is not a JSON object: ignored')}\n"
-        )
+        message = escape_data(f"{path} is not a JSON object: ignored")
+        out.write(f"::warning title=manifest-lint::{message}\n")
         return {}
     return document
 
@@ -299,17 +295,12 @@ def credential_entries(inputs: Inputs, env: Mapping[str, str]) -> dict[str, tupl
     return entries
 
 
-def _escape(text: str) -> str:
-    """Workflow-command data escaping (``%``, CR, LF)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def mask(values: list[str], out: TextIO) -> None:
     """``::add-mask::`` each non-empty value (and each line of a multi-line one)."""
     for value in values:
-        for part in [value, *value.splitlines()]:
+        for part in dict.fromkeys([value, *value.splitlines()]):
             if part.strip():
-                out.write(f"::add-mask::{_escape(part)}\n")
+                out.write(f"::add-mask::{escape_data(part)}\n")
     out.flush()
 
 
@@ -322,6 +313,13 @@ def format_output(name: str, value: str, *, multiline: bool = False) -> str:
     while delimiter in value:  # pragma: no cover - a random UUID in the value
         delimiter = f"ghadelimiter_{uuid.uuid4()}"
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+@dataclass(frozen=True)
+class Counts:
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
 
 
 def write_outputs(path: str, reports: Reports | None, outcome: str, counts: Counts) -> None:
@@ -337,21 +335,12 @@ def write_outputs(path: str, reports: Reports | None, outcome: str, counts: Coun
         handle.write(text)
 
 
-@dataclass(frozen=True)
-class Counts:
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-
-
 def read_counts(json_report: str) -> Counts:
     """The counts from a JSON report's summary; zeros if there is no readable report."""
     try:
         with open(json_report, encoding="utf-8") as handle:
             summary = json.load(handle)["summary"]
-        return Counts(
-            int(summary["pass"]), int(summary["blockingFailures"]), int(summary["error"])
-        )
+        return Counts(int(summary["pass"]), int(summary["blockingFailures"]), int(summary["error"]))
     except (OSError, ValueError, KeyError, TypeError):
         return Counts()
 
@@ -364,11 +353,18 @@ def outcome_of(code: int) -> str:
     return "error"
 
 
-def _report_paths(env: Mapping[str, str], cwd: Path, work_dir: Path) -> Reports:
-    names = {"junit": "manifest-lint.junit.xml", "sarif": "manifest-lint.sarif", "json": ""}
-    names["json"] = "manifest-lint.json"
+_REPORT_NAMES: Final = {
+    "junit": "manifest-lint.junit.xml",
+    "sarif": "manifest-lint.sarif",
+    "json": "manifest-lint.json",
+}
+
+
+def report_paths(env: Mapping[str, str], cwd: Path, work_dir: Path) -> Reports:
+    """The report paths asked for (relative to ``cwd``), else files in ``work_dir``;
+    their directories are created."""
     paths: dict[str, str] = {}
-    for kind, default in names.items():
+    for kind, default in _REPORT_NAMES.items():
         given = env.get(f"ML_{kind.upper()}", "").strip()
         path = (cwd / given) if given else (work_dir / default)
         try:
@@ -377,6 +373,14 @@ def _report_paths(env: Mapping[str, str], cwd: Path, work_dir: Path) -> Reports:
             raise InputError(f"{kind}: cannot create {path.parent}: {exc.strerror}") from None
         paths[kind] = str(path)
     return Reports(**paths)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns)
 
 
 @contextlib.contextmanager
@@ -392,13 +396,10 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _run(environ: dict[str, str], out: TextIO) -> tuple[int, Reports | None]:
+def _run(environ: dict[str, str], reports: Reports, work_dir: Path, out: TextIO) -> int:
     from manifest_lint.cli import main as cli_main
 
     cwd = Path.cwd()
-    runner_temp = environ.get("RUNNER_TEMP") or None
-    work_dir = Path(tempfile.mkdtemp(prefix="manifest-lint-", dir=runner_temp))
-    reports = _report_paths(environ, cwd, work_dir)
     inputs = Inputs.from_env(environ)
     files = expand_files(inputs.files, cwd)
     refs_file: str | None = None
@@ -406,13 +407,18 @@ def _run(environ: dict[str, str], out: TextIO) -> tuple[int, Reports | None]:
         refs_path = work_dir / "references"
         refs_path.write_text("".join(f"{ref}\n" for ref in inputs.references), encoding="utf-8")
         refs_file = str(refs_path)
+    # The CLI sees neither the inputs nor the secrets among them.
     cli_env = {k: v for k, v in environ.items() if not k.startswith("ML_")}
     secrets_dir: Path | None = None
     try:
         entries = credential_entries(inputs, environ)
         if entries:
             base = _read_base_config(_docker_config_path(environ), out)
-            secrets_dir = Path(tempfile.mkdtemp(prefix="manifest-lint-auth-", dir=runner_temp))
+            secrets_dir = Path(
+                tempfile.mkdtemp(
+                    prefix="manifest-lint-auth-", dir=environ.get("RUNNER_TEMP") or None
+                )
+            )
             config_path = secrets_dir / "config.json"
             fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with open(fd, "w", encoding="utf-8") as handle:
@@ -423,11 +429,10 @@ def _run(environ: dict[str, str], out: TextIO) -> tuple[int, Reports | None]:
         argv = build_argv(inputs, files, reports, refs_file)
         out.flush()
         with _environ(cli_env):
-            code = cli_main(argv)
+            return cli_main(argv)
     finally:
         if secrets_dir is not None:
             shutil.rmtree(secrets_dir, ignore_errors=True)
-    return code, reports
 
 
 def main(env: Mapping[str, str] | None = None) -> int:
@@ -438,16 +443,25 @@ def main(env: Mapping[str, str] | None = None) -> int:
     mask([environ.get(name, "") for name in _SECRET_INPUTS], out)
     code: int = ExitCode.EVALUATION_ERROR
     reports: Reports | None = None
+    json_before: tuple[int, int] | None = None
     try:
-        code, reports = _run(environ, out)
+        work_dir = Path(
+            tempfile.mkdtemp(prefix="manifest-lint-", dir=environ.get("RUNNER_TEMP") or None)
+        )
+        reports = report_paths(environ, Path.cwd(), work_dir)
+        json_before = _identity(reports.json)
+        code = _run(environ, reports, work_dir, out)
     except InputError as exc:
-        out.write(f"::error title=manifest-lint: invalid input::{_escape(str(exc))}\n")
+        out.write(f"::error title=manifest-lint: invalid input::{escape_data(str(exc))}\n")
         code = ExitCode.USAGE_ERROR
     finally:
-        # Written even when the run crashed, so steps after it see outcome=error.
+        # Written even when the run crashed, so the steps after it see outcome=error.
         output_path = environ.get("GITHUB_OUTPUT")
         if output_path:
-            counts = read_counts(reports.json) if reports is not None else Counts()
+            counts = Counts()
+            # Counts only from a report this run wrote, never from an older one.
+            if reports is not None and _identity(reports.json) not in (None, json_before):
+                counts = read_counts(reports.json)
             write_outputs(output_path, reports, outcome_of(code), counts)
         out.flush()
     return code

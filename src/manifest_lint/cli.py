@@ -361,6 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ManifestLintError as exc:  # pragma: no cover - every error has a branch above
         print(f"manifest-lint: error: {exc}", file=sys.stderr)
         return ExitCode.EVALUATION_ERROR
+    except SystemExit as exc:
+        # argparse's --help and --version: they print, then exit 0.
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE_ERROR
     except KeyboardInterrupt:
         print("manifest-lint: interrupted", file=sys.stderr)
         return 130
@@ -411,7 +414,8 @@ def _read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]
             raise UsageError(f"--refs-file {args.refs_file}: cannot read: {exc}") from None
         path = "<stdin>" if args.refs_file == "-" else args.refs_file
         for number, line in enumerate(lines, start=1):
-            text = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
+            # '#' never occurs in a reference: everything after it is a comment.
+            text = line.split("#", 1)[0].strip()
             if text:
                 column = len(line) - len(line.lstrip()) + 1
                 targets.append(Target(text, Location(path, number, column)))

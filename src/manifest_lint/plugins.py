@@ -55,7 +55,7 @@ def get_plugin_manager(
     try:
         pm.register(builtin, name=BUILTIN)
         if autoload:
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            _load_entry_points(pm)
         for name, plugin in plugins:
             if not pm.is_blocked(name):
                 pm.register(plugin, name=name)
@@ -67,6 +67,25 @@ def get_plugin_manager(
         message = f"plugin {refused!r}: {exc}" if refused else str(exc)
         raise PluginError(message, plugin=refused or "") from None
     return pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    """Load the installed plugins one by one, so that one that fails to import is named."""
+    import importlib.metadata
+
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if pm.is_blocked(entry_point.name) or pm.get_plugin(entry_point.name) is not None:
+            continue
+        try:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=entry_point.name)
+        except pluggy.PluginValidationError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {entry_point.name!r} ({entry_point.value}) failed to load: "
+                f"{type(exc).__name__}: {exc} (block it with -p no:{entry_point.name})",
+                plugin=entry_point.name,
+            ) from exc
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-import yaml
-
 from manifest_lint import yamlfile
 from manifest_lint.errors import ConfigError, UsageError
 from manifest_lint.results import Location
@@ -764,58 +762,12 @@ def _copy_from(
 
 # --- YAML files ----------------------------------------------------------------------
 
-_STR_TAG = "tag:yaml.org,2002:str"
-_TYPED_KEY_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "null", "timestamp")
-)
-
-
-class _ScanLoader(yamlfile._Loader):
-    """yamlfile's loader, reading scalar keys as the text they are written as: a
-    workflow's ``on:`` is the key ``"on"`` (YAML 1.1 would make it ``True``)."""
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, _value in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.tag in _TYPED_KEY_TAGS:
-                    key_node.tag = _STR_TAG
-        return super().construct_mapping(node, deep)
-
-
-_ScanLoader.add_constructor("tag:yaml.org,2002:map", _ScanLoader.construct_mapping)
-
 
 def _yaml_documents(text: str) -> list[YamlDocument]:
-    """yamlfile.load_all with :class:`_ScanLoader` (same errors)."""
-    try:
-        loader = _ScanLoader(text)
-    except yaml.YAMLError as exc:
-        raise YamlFileError("invalid YAML: " + " ".join(str(exc).split())) from None
-    documents = []
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:  # pragma: no cover - check_node() said there is one
-                break
-            value = loader.construct_document(node)
-            if value is not None:
-                documents.append(YamlDocument(value, node.start_mark.line + 1))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise YamlFileError(
-            f"invalid YAML: {exc.problem or exc.context or 'invalid YAML'}",
-            mark.line + 1 if mark else 0,
-            mark.column + 1 if mark else 0,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise YamlFileError(f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise YamlFileError("YAML nested too deeply") from None
-    except yamlfile._CONSTRUCTOR_ERRORS as exc:
-        raise YamlFileError(f"invalid YAML: {type(exc).__name__}: {exc}") from None
-    finally:
-        loader.dispose()
-    return documents
+    """The documents of a YAML file written by others: anchors, aliases and merge keys
+    are accepted (compose files use them; only known paths are walked, so shared
+    values cost nothing), and unquoted keys are read as written (``on:``)."""
+    return list(yamlfile.load_all(text, allow_aliases=True, keys_as_text=True, fast=True))
 
 
 def _dig(value: Any, *keys: str) -> LocatedDict | None:
