@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from helpers.cli import Run, inspect_json, run
 from helpers.images import (
     CONFIG_HISTORY,
     CONFIG_LABELS,
@@ -35,33 +36,11 @@ from helpers.images import (
     PushedCase,
 )
 from helpers.registry_server import RegistryServer, free_port
-from manifest_lint.cli import main
 from manifest_lint.platform import parse_platform
 
 pytestmark = pytest.mark.registry
 
 FOUR_PLATFORMS = ["linux/amd64", "linux/arm/v7", "linux/arm64", "linux/s390x"]
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
-
-
-def inspect_json(capsys: pytest.CaptureFixture[str], ref: str, *extra: str) -> dict[str, Any]:
-    result = run(capsys, "inspect", "--format", "json", *extra, ref)
-    assert result.code == 0, result.err
-    assert result.err == ""
-    document: dict[str, Any] = json.loads(result.out)
-    return document
 
 
 def by_platform(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -14,14 +14,13 @@ import json
 import shutil
 import tarfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from helpers.cli import inspect_json, run
 from helpers.images import CASES, REF_NAME, Built, make_tar, write_layout, write_layout_archive
-from manifest_lint.cli import main
 from manifest_lint.errors import IntegrityError, LayoutError
 from manifest_lint.fetch import load_image
 from manifest_lint.layout import LayoutSource
@@ -29,27 +28,6 @@ from manifest_lint.reference import parse_reference
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FOUR_PLATFORMS = ["linux/amd64", "linux/arm/v7", "linux/arm64", "linux/s390x"]
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
-
-
-def inspect_json(capsys: pytest.CaptureFixture[str], ref: str) -> dict[str, Any]:
-    result = run(capsys, "inspect", "--format", "json", ref)
-    assert result.code == 0, result.err
-    assert result.err == ""
-    document: dict[str, Any] = json.loads(result.out)
-    return document
 
 
 def inspect_error(capsys: pytest.CaptureFixture[str], ref: str) -> str:
