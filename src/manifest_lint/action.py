@@ -22,8 +22,7 @@ script. This module
 Inputs (environment variables):
 
 =================  ==========================================================
-``ML_REFERENCES``  image references, one per line (blank lines and ``#`` lines
-                   ignored)
+``ML_REFERENCES``  image references, one per line (``#`` starts a comment)
 ``ML_FILES``       files or globs (``**`` allowed), one per line: ``scan`` mode
 ``ML_POLICIES``    policy files or directories, one per line (``--policy``)
 ``ML_CONFIG``      ``--config``
@@ -151,11 +150,12 @@ class Reports:
 
 
 def _lines(text: str, *, comments: bool) -> Iterator[str]:
+    """The non-blank lines of ``text``, stripped; with ``comments``, a ``#`` starts a
+    comment (as in a ``--refs-file``)."""
     for raw in text.splitlines():
-        line = raw.strip()
-        if not line or (comments and line.startswith("#")):
-            continue
-        yield line
+        line = (raw.partition("#")[0] if comments else raw).strip()
+        if line:
+            yield line
 
 
 def registry_key(registry: str) -> str:
@@ -409,6 +409,9 @@ def _run(environ: dict[str, str], reports: Reports, work_dir: Path, out: TextIO)
         refs_file = str(refs_path)
     # The CLI sees neither the inputs nor the secrets among them.
     cli_env = {k: v for k, v in environ.items() if not k.startswith("ML_")}
+    if inputs.registry and not inputs.username:
+        message = escape_data(f"registry {inputs.registry} is set without username and password")
+        out.write(f"::warning title=manifest-lint::{message}: ignored\n")
     secrets_dir: Path | None = None
     try:
         entries = credential_entries(inputs, environ)

@@ -288,6 +288,8 @@ def _blocked(argv: Sequence[str]) -> list[str]:
     add options to it)."""
     blocked = []
     for i, arg in enumerate(argv):
+        if arg == "--":
+            break  # what follows is references or files, not options
         value = None
         if arg == "-p" and i + 1 < len(argv):
             value = argv[i + 1]

@@ -13,11 +13,15 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from manifest_lint.reporters import RunInfo
+from manifest_lint.reporters.text import printable
 from manifest_lint.results import Finding, Outcome, ReferenceResult, Severity, Summary
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: ``%``, CR and LF escaped as GitHub reads them, and
+    every other control character as ``\\uXXXX`` (messages quote registry content, which
+    must not drive a terminal or a log viewer with escape sequences)."""
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:
@@ -64,7 +68,9 @@ class GithubReporter:
 
     def finish(self, summary: Summary) -> None:
         path = self.env.get("GITHUB_STEP_SUMMARY")
-        if not path:
+        if not path or self.env.get("PRE_COMMIT"):
+            # Under pre-commit every chunk of files is a run of its own: annotations
+            # are useful from each, a job summary from each would be noise.
             return
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(job_summary(self.rows, summary, self.run))
@@ -81,11 +87,19 @@ def job_summary(rows: list[ReferenceResult], summary: Summary, run: RunInfo) -> 
             if f.outcome is Outcome.ERROR
             or (f.outcome is Outcome.FAIL and f.severity >= run.fail_on)
         ]
+        below = sum(
+            1 for f in result.findings if f.outcome is Outcome.FAIL and f.severity < run.fail_on
+        )
+        verdict = icon[result.outcome]
+        if result.outcome is Outcome.FAIL and not problems:
+            verdict = icon[Outcome.PASS]  # only failures below --fail-on: the run passes
+        if below:
+            verdict += f" ({below} below --fail-on)"
         where = ""
         if result.location is not None:
             where = f" ({result.location.path}:{result.location.line})"
         lines.append(
-            f"| `{_md(result.reference)}`{_md(where)} | {icon[result.outcome]} "
+            f"| `{_md(result.reference)}`{_md(where)} | {verdict} "
             f"| `{result.digest[:19]}` | {_md('; '.join(problems))} |"
         )
     platforms = sorted({p for r in rows for p in r.platforms})

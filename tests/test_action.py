@@ -1,0 +1,957 @@
+"""The GitHub Action: ``action.yml`` and ``manifest_lint.action``.
+
+Three layers:
+
+* static checks of ``action.yml``: valid against SchemaStore's GitHub Action schema
+  (as check-jsonschema vendors it, run offline), no ``${{ }}`` inside a ``run:``
+  script, every input passed to the scripts through ``env:``;
+* ``manifest_lint.action.main(env)`` in-process: input checks, arguments, the
+  credentials file, ``$GITHUB_OUTPUT``;
+* a harness that runs the composite action as the runner does, against the real
+  registry.
+
+The harness (:func:`run_action`) reads ``action.yml``, evaluates the few
+expressions it uses (``inputs.X``, ``github.token``, ``runner.temp``,
+``steps.ID.outputs.K``; anything else fails the test), and runs every ``run:``
+step as the runner runs ``shell: bash`` (the script in a file, ``bash --noprofile
+--norc -eo pipefail FILE``) in the workspace, with ``GITHUB_ACTION_PATH`` = this
+repository, ``GITHUB_ACTIONS=true`` and fresh ``RUNNER_TEMP``, ``GITHUB_OUTPUT``
+and ``GITHUB_STEP_SUMMARY`` files. It reads each step's outputs back from its
+``GITHUB_OUTPUT`` file (``key=value`` and heredoc forms), skips the remaining
+steps after a failure (their ``if:`` defaults to ``success()``), and maps the
+action's outputs afterwards, as the runner does even when a step failed.
+
+The install step is run for real, unchanged: ``python3 -m venv`` and ``pip
+install "$GITHUB_ACTION_PATH"``, which builds manifest-lint from this working tree
+with hatchling in an isolated build environment. Only where pip finds packages
+differs, as a runner's pip configuration could: ``PIP_NO_INDEX=1`` and
+``PIP_FIND_LINKS`` name a wheelhouse built once per session (``pip wheel`` of the
+runtime dependencies and the build backend, read from pyproject.toml). Each
+scenario is a separate job on a fresh runner (its own ``RUNNER_TEMP``, so its own
+install), and the four run at once to keep the module well under a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import tomllib
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from helpers.images import CREATED_ANNOTATION, REVISION, SOURCE, build_index, build_manifest, push
+from helpers.registry_server import RegistryServer, free_port
+from helpers.reports import read_junit
+from manifest_lint import action
+from manifest_lint.registry.credentials import DOCKER_HUB_KEY, find_credential
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTION_YML = ROOT / "action.yml"
+ANNOTATIONS = {
+    SOURCE: "https://github.com/example/app",
+    REVISION: "0123456789abcdef0123456789abcdef01234567",
+    CREATED_ANNOTATION: "2024-01-02T03:04:05Z",
+}
+GITHUB_TOKEN = "ghs_harnessToken0123456789"
+#: A pinned reference that never needs a registry (offline runs).
+PINNED = "registry.example.com/team/app@sha256:" + "a" * 64
+
+
+def load_action() -> dict[str, Any]:
+    document = yaml.safe_load(ACTION_YML.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+def steps() -> list[dict[str, Any]]:
+    result = load_action()["runs"]["steps"]
+    assert isinstance(result, list)
+    return result
+
+
+# =========================================================================== action.yml
+
+
+def test_action_yml_is_valid_against_the_schemastore_github_action_schema(
+    tmp_path: Path,
+) -> None:
+    # A proxy that goes nowhere: the schema is vendored in check-jsonschema, so no
+    # network is needed, and any attempt fails instead of passing silently.
+    env = {
+        **os.environ,
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+    }
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema"]
+    command.append("vendor.github-actions")
+    ok = subprocess.run(
+        [*command, str(ACTION_YML)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    # The validator is not vacuous: a composite run step without `shell` is refused.
+    broken = load_action()
+    del broken["runs"]["steps"][0]["shell"]
+    broken_path = tmp_path / "action.yml"
+    broken_path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    refused = subprocess.run(
+        [*command, str(broken_path)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+
+
+def test_no_expression_inside_a_run_script() -> None:
+    scripts = [step["run"] for step in steps() if "run" in step]
+    assert scripts
+    for script in scripts:
+        assert "${{" not in script, script
+
+
+def test_every_input_reaches_the_scripts_through_env_and_nothing_else() -> None:
+    document = load_action()
+    declared = set(document["inputs"])
+    used: set[str] = set()
+    for step in document["runs"]["steps"]:
+        for value in (step.get("env") or {}).values():
+            used.update(re.findall(r"inputs\.([A-Za-z0-9_-]+)", str(value)))
+        assert "with" not in step  # composite run steps only
+    assert used == declared
+    # ...under the names manifest_lint.action reads.
+    env_names = {
+        name
+        for step in document["runs"]["steps"]
+        for name in (step.get("env") or {})
+        if name.startswith("ML_") and name != "ML_PYTHON"
+    }
+    expected = {f"ML_{name.upper().replace('-', '_')}" for name in declared}
+    assert env_names == expected
+    source = Path(action.__file__).read_text(encoding="utf-8")
+    for name in env_names:
+        assert name in source, name
+
+
+def test_the_outputs_are_mapped_from_the_run_step() -> None:
+    document = load_action()
+    ids = [step.get("id") for step in document["runs"]["steps"]]
+    assert set(document["outputs"]) == {
+        "junit",
+        "sarif",
+        "json",
+        "outcome",
+        "passed",
+        "failed",
+        "errors",
+    }
+    for name, spec in document["outputs"].items():
+        match = re.fullmatch(r"\$\{\{ steps\.([a-z-]+)\.outputs\.([a-z-]+) \}\}", spec["value"])
+        assert match, spec["value"]
+        assert match.group(1) in ids
+        assert match.group(2) == name
+
+
+def test_the_install_step_installs_from_the_actions_own_checkout() -> None:
+    install = steps()[0]["run"]
+    assert 'python3 -m venv "$venv"' in install
+    assert 'venv="$RUNNER_TEMP/manifest-lint-venv"' in install
+    assert '-m pip install --quiet --disable-pip-version-check "$GITHUB_ACTION_PATH"' in install
+    assert steps()[-1]["run"].strip("'") == '"$ML_PYTHON" -m manifest_lint.action'
+
+
+# =========================================================================== the harness
+
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
+
+
+@dataclass
+class Context:
+    """What the harness's expression evaluator knows."""
+
+    inputs: dict[str, str]
+    github_token: str
+    runner_temp: str
+    steps: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def evaluate(text: str, context: Context) -> str:
+    """Substitute the simple expressions action.yml may use; anything else is an error."""
+
+    def one(match: re.Match[str]) -> str:
+        expression = match.group(1).strip()
+        parts = expression.split(".")
+        if len(parts) == 2 and parts[0] == "inputs":
+            return context.inputs[parts[1]]
+        if expression == "github.token":
+            return context.github_token
+        if expression == "runner.temp":
+            return context.runner_temp
+        if len(parts) == 4 and parts[0] == "steps" and parts[2] == "outputs":
+            return context.steps.get(parts[1], {}).get(parts[3], "")
+        raise AssertionError(f"the harness does not evaluate ${{{{ {expression} }}}}")
+
+    return _EXPRESSION.sub(one, text)
+
+
+def parse_file_commands(text: str) -> dict[str, str]:
+    """A ``$GITHUB_OUTPUT`` file as the runner reads it: ``key=value`` lines and
+    ``key<<DELIMITER`` ... ``DELIMITER`` blocks."""
+    values: dict[str, str] = {}
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line:
+            continue
+        equals, heredoc = line.find("="), line.find("<<")
+        if equals >= 0 and (heredoc < 0 or equals < heredoc):
+            values[line[:equals]] = line[equals + 1 :]
+            continue
+        assert heredoc > 0, f"invalid line in GITHUB_OUTPUT: {line!r}"
+        key, delimiter = line[:heredoc], line[heredoc + 2 :]
+        body: list[str] = []
+        while True:
+            assert index < len(lines), f"heredoc {delimiter!r} is not closed"
+            line = lines[index]
+            index += 1
+            if line == delimiter:
+                break
+            body.append(line)
+        values[key] = "\n".join(body)
+    return values
+
+
+@dataclass(frozen=True)
+class ActionRun:
+    """What one use of the action did."""
+
+    #: The exit code of the step that failed, else 0.
+    code: int
+    failed_step: str | None
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+    output_files: str
+    runner_temp: Path
+
+    def log_lines(self) -> list[str]:
+        """stdout as the job log shows it: ``::add-mask::`` commands are consumed."""
+        return [line for line in self.stdout.splitlines() if not line.startswith("::add-mask::")]
+
+    def masks(self) -> list[str]:
+        prefix = "::add-mask::"
+        return [line[len(prefix) :] for line in self.stdout.splitlines() if line.startswith(prefix)]
+
+
+_DROPPED = ("GITHUB_", "RUNNER_", "ML_", "PIP_", "INPUT_")
+
+
+def _runner_env(workspace: Path, runner_temp: Path, wheelhouse: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_DROPPED)
+        and k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "REGISTRY_AUTH_FILE")
+        and not k.startswith("XDG_")
+    }
+    docker_config = runner_temp / "docker-config"  # the runner's own: empty
+    docker_config.mkdir(exist_ok=True)
+    cache = runner_temp / "manifest-cache"
+    cache.mkdir(exist_ok=True)
+    env.update(
+        GITHUB_ACTIONS="true",
+        CI="true",
+        GITHUB_ACTION_PATH=str(ROOT),
+        GITHUB_WORKSPACE=str(workspace),
+        GITHUB_ACTOR="octocat",
+        RUNNER_TEMP=str(runner_temp),
+        DOCKER_CONFIG=str(docker_config),
+        MANIFEST_LINT_CACHE_DIR=str(cache),
+        MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD="1",
+        # Where pip finds packages: the session's wheelhouse (see the module docstring).
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=str(wheelhouse),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    return env
+
+
+def run_action(
+    inputs: Mapping[str, str],
+    *,
+    workspace: Path,
+    runner_temp: Path,
+    wheelhouse: Path,
+    github_token: str = GITHUB_TOKEN,
+) -> ActionRun:
+    """Run action.yml's steps like the runner does (see the module docstring)."""
+    document = load_action()
+    declared: dict[str, Any] = document["inputs"]
+    unknown = set(inputs) - set(declared)
+    assert not unknown, f"inputs not declared in action.yml: {sorted(unknown)}"
+    context = Context({}, github_token, str(runner_temp))
+    context.inputs = {
+        name: inputs[name] if name in inputs else evaluate(str(spec.get("default", "")), context)
+        for name, spec in declared.items()
+    }
+    base_env = _runner_env(workspace, runner_temp, wheelhouse)
+    files = runner_temp / "_runner_file_commands"
+    files.mkdir()
+    stdout, stderr, summary, output_files = [], [], [], []
+    code, failed_step = 0, None
+    for index, step in enumerate(document["runs"]["steps"]):
+        step_id = step.get("id") or f"__run_{index}"
+        if failed_step is not None and "if" not in step:
+            continue  # `if:` defaults to success()
+        assert step.get("shell") == "bash", step
+        assert "uses" not in step, "the harness runs only run: steps"
+        output_file = files / f"set_output_{index}"
+        summary_file = files / f"step_summary_{index}"
+        output_file.touch()
+        summary_file.touch()
+        env = dict(base_env)
+        for name, value in (step.get("env") or {}).items():
+            env[name] = evaluate(str(value), context)
+        env.update(GITHUB_OUTPUT=str(output_file), GITHUB_STEP_SUMMARY=str(summary_file))
+        script = files / f"step_{index}.sh"
+        script.write_text(step["run"], encoding="utf-8")
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workspace,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        stdout.append(done.stdout)
+        stderr.append(done.stderr)
+        text = output_file.read_text(encoding="utf-8")
+        output_files.append(text)
+        context.steps[step_id] = parse_file_commands(text)
+        summary.append(summary_file.read_text(encoding="utf-8"))
+        if done.returncode != 0:
+            code, failed_step = done.returncode, step_id
+    outputs = {
+        name: evaluate(str(spec["value"]), context) for name, spec in document["outputs"].items()
+    }
+    return ActionRun(
+        code,
+        failed_step,
+        "".join(stdout),
+        "".join(stderr),
+        outputs,
+        "".join(summary),
+        "".join(output_files),
+        runner_temp,
+    )
+
+
+def test_the_harness_reads_both_output_forms() -> None:
+    text = action.format_output("a", "1") + action.format_output("b", "x\ny", multiline=True)
+    text += action.format_output("c", "z=w")
+    assert parse_file_commands(text) == {"a": "1", "b": "x\ny", "c": "z=w"}
+    assert action.format_output("p", "/tmp/a b").startswith("p=")
+    assert action.format_output("p", "line\nbreak").startswith("p<<ghadelimiter_")
+
+
+def test_the_harness_refuses_expressions_it_does_not_know() -> None:
+    context = Context({"x": "1"}, "t", "/tmp")
+    assert evaluate("${{ inputs.x }}-${{ github.token }}-${{runner.temp}}", context) == "1-t-/tmp"
+    with pytest.raises(AssertionError, match="does not evaluate"):
+        evaluate("${{ github.event.issue.title }}", context)
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wheels of manifest-lint's runtime dependencies and build backend (pyproject.toml),
+    built once per session; the action's install step finds everything here."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    requirements = [*pyproject["project"]["dependencies"], *pyproject["build-system"]["requires"]]
+    directory = tmp_path_factory.mktemp("wheelhouse")
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--wheel-dir",
+            str(directory),
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if built.returncode != 0:
+        from conftest import require
+
+        require(False, f"cannot build the wheelhouse (pip wheel needs PyPI): {built.stderr}")
+    return directory
+
+
+@dataclass(frozen=True)
+class Scenario:
+    inputs: dict[str, str]
+    files: dict[str, str] = field(default_factory=dict)
+    github_token: str = GITHUB_TOKEN
+
+
+@dataclass(frozen=True)
+class Runs:
+    references: ActionRun
+    files: ActionRun
+    unreachable: ActionRun
+    credentials: ActionRun
+    #: What the scenarios pushed and used.
+    passing_digest_ref: str
+    passing_tag_ref: str
+    private_ref: str
+    down_ref: str
+    password: str
+
+
+def _image() -> Any:
+    return build_index(
+        [build_manifest(p, layers=2, seed="action") for p in ("linux/amd64", "linux/arm64")],
+        annotations=ANNOTATIONS,
+    )
+
+
+@pytest.fixture(scope="module")
+def runs(
+    registry: RegistryServer,
+    registry_basic: RegistryServer,
+    wheelhouse: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Runs:
+    """The four scenarios, each a job on a fresh runner, run at once."""
+    passing = push(registry.url, "action/app", _image(), "1.0")
+    credentials = registry_basic.credentials
+    assert credentials is not None
+    username, password = credentials
+    private = push(registry_basic.url, "action/private", _image(), "1.0", auth=credentials)
+    down = f"127.0.0.1:{free_port()}/action/down:1.0"
+    scenarios = {
+        "references": Scenario(
+            {"references": f"# the release\n\n{passing.digest_reference}  # pinned\n"}
+        ),
+        "files": Scenario(
+            {"files": "Dockerfile", "fail-on": "warning"},
+            files={"Dockerfile": f"FROM {passing.reference}\nRUN true\n"},
+        ),
+        "unreachable": Scenario({"references": down}),
+        "credentials": Scenario(
+            {
+                "references": private.digest_reference,
+                "registry": registry_basic.host,
+                "username": username,
+                "password": password,
+            }
+        ),
+    }
+
+    def one(name: str, scenario: Scenario) -> ActionRun:
+        workspace = tmp_path_factory.mktemp(f"workspace-{name}")
+        for path, text in scenario.files.items():
+            (workspace / path).write_text(text, encoding="utf-8")
+        return run_action(
+            scenario.inputs,
+            workspace=workspace,
+            runner_temp=tmp_path_factory.mktemp(f"runner-temp-{name}"),
+            wheelhouse=wheelhouse,
+            github_token=scenario.github_token,
+        )
+
+    with ThreadPoolExecutor(len(scenarios)) as pool:
+        futures = {name: pool.submit(one, name, s) for name, s in scenarios.items()}
+        done = {name: future.result() for name, future in futures.items()}
+    return Runs(
+        **done,
+        passing_digest_ref=passing.digest_reference,
+        passing_tag_ref=passing.reference,
+        private_ref=private.digest_reference,
+        down_ref=down,
+        password=password,
+    )
+
+
+def _explain(run: ActionRun) -> str:
+    return f"failed step: {run.failed_step}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
+
+
+def _report_paths_exist(run: ActionRun) -> None:
+    for name in ("junit", "sarif", "json"):
+        path = Path(run.outputs[name])
+        assert path.is_absolute(), (name, path)
+        assert path.is_file(), (name, path)
+        assert run.runner_temp in path.parents  # the defaults are under RUNNER_TEMP
+
+
+@pytest.mark.registry
+def test_references_of_a_passing_image_pass(runs: Runs) -> None:
+    run = runs.references
+    assert run.code == 0, _explain(run)
+    assert run.outputs["outcome"] == "pass"
+    assert (run.outputs["failed"], run.outputs["errors"]) == ("0", "0")
+    assert int(run.outputs["passed"]) >= 4
+    _report_paths_exist(run)
+    totals, suites = read_junit(Path(run.outputs["junit"]))
+    assert [s.name for s in suites] == [runs.passing_digest_ref]
+    assert (totals["failures"], totals["errors"]) == ("0", "0")
+    report = json.loads(Path(run.outputs["json"]).read_text(encoding="utf-8"))
+    assert [r["reference"] for r in report["results"]] == [runs.passing_digest_ref]
+    sarif = json.loads(Path(run.outputs["sarif"]).read_text(encoding="utf-8"))
+    assert sarif["version"] == "2.1.0"
+    # The job summary: the results table and the platform coverage matrix.
+    assert "## manifest-lint" in run.summary
+    assert "| image | result | digest | failed or not evaluated |" in run.summary
+    assert f"| `{runs.passing_digest_ref}` | ✅ pass |" in run.summary
+    assert "### Platform coverage" in run.summary
+    assert "| image | `linux/amd64` | `linux/arm64` |" in run.summary
+    assert f"| `{runs.passing_digest_ref}` | ✅ | ✅ |" in run.summary
+    assert not [line for line in run.log_lines() if line.startswith("::error")]
+
+
+@pytest.mark.registry
+def test_files_with_an_unpinned_from_fail_on_warning_with_an_annotation(runs: Runs) -> None:
+    run = runs.files
+    assert run.code == 1, _explain(run)
+    assert run.failed_step == "lint"
+    # Outputs are set although the step failed.
+    assert run.outputs["outcome"] == "fail"
+    assert (run.outputs["failed"], run.outputs["errors"]) == ("1", "0")
+    _report_paths_exist(run)
+    annotations = [line for line in run.log_lines() if line.startswith("::error ")]
+    assert len(annotations) == 1, run.stdout
+    assert annotations[0].startswith("::error file=Dockerfile,line=1,col=6,")
+    assert "title=manifest-lint%3A pinned-digest::" in annotations[0]
+    assert f"{runs.passing_tag_ref}: not pinned to a digest" in annotations[0]
+    assert f"| `{runs.passing_tag_ref}` (Dockerfile:1) | ❌ fail |" in run.summary
+
+
+@pytest.mark.registry
+def test_an_unreachable_registry_is_an_error(runs: Runs) -> None:
+    run = runs.unreachable
+    assert run.code == 3, _explain(run)
+    assert run.outputs["outcome"] == "error"
+    assert (run.outputs["passed"], run.outputs["failed"], run.outputs["errors"]) == (
+        "0",
+        "0",
+        "1",
+    )
+    _report_paths_exist(run)
+    errors = [line for line in run.log_lines() if line.startswith("::error ")]
+    assert len(errors) == 1, run.stdout
+    assert runs.down_ref in errors[0]
+    assert "⚠️ error" in run.summary
+
+
+@pytest.mark.registry
+def test_credentials_reach_a_basic_auth_registry_and_never_the_log(runs: Runs) -> None:
+    run = runs.credentials
+    assert run.code == 0, _explain(run)
+    assert run.outputs["outcome"] == "pass"
+    assert run.outputs["errors"] == "0"
+    # The secrets were masked first, and appear nowhere else.
+    assert runs.password in run.masks()
+    assert GITHUB_TOKEN in run.masks()
+    assert run.stdout.startswith("::add-mask::")
+    reports = "".join(
+        Path(run.outputs[name]).read_text(encoding="utf-8") for name in ("junit", "sarif", "json")
+    )
+    for secret in (runs.password, GITHUB_TOKEN):
+        for where, text in {
+            "log": "\n".join(run.log_lines()),
+            "stderr": run.stderr,
+            "summary": run.summary,
+            "outputs": json.dumps(run.outputs),
+            "GITHUB_OUTPUT": run.output_files,
+            "reports": reports,
+        }.items():
+            assert secret not in text, where
+    # The private credentials file is gone after the run.
+    assert not list(run.runner_temp.glob("manifest-lint-auth-*"))
+
+
+# =========================================================================== in-process
+
+
+@pytest.fixture
+def github(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A GitHub-like environment for action.main(env), in an empty workspace (cwd)."""
+    workspace = tmp_path / "workspace"
+    temp = tmp_path / "runner-temp"
+    workspace.mkdir()
+    temp.mkdir()
+    (temp / "output").touch()
+    (temp / "summary").touch()
+    docker = tmp_path / "docker"
+    docker.mkdir()
+    monkeypatch.chdir(workspace)
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path / "home"),
+        "DOCKER_CONFIG": str(docker),
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_OUTPUT": str(temp / "output"),
+        "GITHUB_STEP_SUMMARY": str(temp / "summary"),
+        "GITHUB_ACTIONS": "true",
+        "MANIFEST_LINT_CACHE_DIR": os.environ["MANIFEST_LINT_CACHE_DIR"],
+        "MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD": "1",
+    }
+
+
+def outputs_of(env: Mapping[str, str]) -> dict[str, str]:
+    return parse_file_commands(Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({}, "give image references (input `references`) or files to scan (input `files`)"),
+        ({"ML_REFERENCES": "# only a comment\n\n"}, "give image references"),
+        ({"ML_REFERENCES": PINNED, "ML_FAIL_ON": "fatal"}, "fail-on must be one of"),
+        ({"ML_REFERENCES": PINNED, "ML_OFFLINE": "yes"}, "offline must be true or false"),
+        ({"ML_REFERENCES": PINNED, "ML_USERNAME": "me"}, "password is empty"),
+        ({"ML_REFERENCES": PINNED, "ML_PASSWORD": "pw"}, "username is empty"),
+        (
+            {"ML_REFERENCES": PINNED, "ML_USERNAME": "a:b", "ML_PASSWORD": "pw"},
+            "username must not contain",
+        ),
+        (
+            {"ML_REFERENCES": PINNED, "ML_REGISTRY": "not a host", "ML_USERNAME": "u"}
+            | {"ML_PASSWORD": "p"},
+            "registry 'not a host' is not a host[:port]",
+        ),
+        ({"ML_REFERENCES": "--policy=/etc/evil"}, "is not an image reference"),
+        ({"ML_FILES": "k8s/**/*.yaml"}, "files: 'k8s/**/*.yaml' matches no file"),
+    ],
+)
+def test_invalid_inputs_exit_2_with_an_error_annotation(
+    github: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    inputs: dict[str, str],
+    message: str,
+) -> None:
+    code = action.main(github | inputs)
+    out = capsys.readouterr().out
+    assert code == 2
+    errors = [line for line in out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1, out
+    assert message in errors[0]
+    outputs = outputs_of(github)
+    assert (outputs["outcome"], outputs["passed"], outputs["failed"], outputs["errors"]) == (
+        "error",
+        "0",
+        "0",
+        "0",
+    )
+    assert all(outputs[name] for name in ("junit", "sarif", "json"))
+
+
+def test_an_offline_run_on_files_in_process(
+    github: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("Dockerfile").write_text(f"FROM {PINNED}\n", encoding="utf-8")
+    Path("deploy").mkdir()
+    Path("deploy/web.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"
+        "    - name: web\n      image: registry.example.com/team/web:latest\n",
+        encoding="utf-8",
+    )
+    env = github | {
+        "ML_FILES": "Dockerfile\ndeploy/**/*.yaml\nDockerfile\n",
+        "ML_OFFLINE": "true",
+        "ML_FAIL_ON": "warning",
+        "ML_JUNIT": "reports/junit.xml",
+    }
+    code = action.main(env)
+    out = capsys.readouterr().out
+    assert code == 1, out
+    outputs = outputs_of(github)
+    assert outputs["outcome"] == "fail"
+    assert outputs["junit"] == str(Path.cwd() / "reports" / "junit.xml")
+    assert Path(outputs["junit"]).is_file()
+    report = json.loads(Path(outputs["json"]).read_text(encoding="utf-8"))
+    assert [(r["reference"], r["location"]["path"]) for r in report["results"]] == [
+        (PINNED, "Dockerfile"),
+        ("registry.example.com/team/web:latest", "deploy/web.yaml"),
+    ]
+    assert "::error file=deploy/web.yaml,line=7," in out
+
+
+def test_references_and_files_together_use_a_references_file(
+    github: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("Dockerfile").write_text(f"FROM {PINNED}\n", encoding="utf-8")
+    env = github | {
+        "ML_FILES": "Dockerfile",
+        "ML_REFERENCES": "registry.example.com/team/api@sha256:" + "b" * 64,
+        "ML_OFFLINE": "true",
+    }
+    assert action.main(env) == 0, capsys.readouterr().out
+    report = json.loads(Path(outputs_of(github)["json"]).read_text(encoding="utf-8"))
+    locations = [r["location"]["path"] for r in report["results"]]
+    assert locations[0] == "Dockerfile"
+    assert locations[1].endswith("/references")
+
+
+def test_build_argv_keeps_every_value_out_of_option_parsing() -> None:
+    inputs = action.Inputs(
+        references=("a/b:1",),
+        policies=("-odd.yaml", "policies/"),
+        config="-c.yaml",
+        fail_on="info",
+        offline=True,
+    )
+    reports = action.Reports("/r/j.xml", "/r/s.sarif", "/r/j.json")
+    assert action.build_argv(inputs, [], reports, None) == [
+        "--policy=-odd.yaml",
+        "--policy=policies/",
+        "--config=-c.yaml",
+        "--fail-on=info",
+        "--offline",
+        "--junit=/r/j.xml",
+        "--sarif=/r/s.sarif",
+        "--json=/r/j.json",
+        "--",
+        "a/b:1",
+    ]
+    argv = action.build_argv(inputs, ["Dockerfile"], reports, "/t/refs")
+    assert argv[0] == "scan"
+    assert argv[-4:] == ["--json=/r/j.json", "--refs-file=/t/refs", "--", "Dockerfile"]
+
+
+def test_expand_files(tmp_path: Path) -> None:
+    for name in ("a/Dockerfile", "a/b/Dockerfile", "c.yaml", "-p.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    patterns = ("**/Dockerfile", "c.yaml", "a/Dockerfile", "missing.yaml", "-p.yaml")
+    assert action.expand_files(patterns, tmp_path) == [
+        "a/Dockerfile",
+        "a/b/Dockerfile",
+        "c.yaml",
+        "missing.yaml",
+        "./-p.yaml",
+    ]
+
+
+def test_registry_keys() -> None:
+    assert action.registry_key("docker.io") == DOCKER_HUB_KEY
+    assert action.registry_key("https://index.docker.io/v1/") == DOCKER_HUB_KEY
+    assert action.registry_key("GHCR.io") == "ghcr.io"
+    assert action.registry_key("https://localhost:5000/v2/") == "localhost:5000"
+    with pytest.raises(action.InputError):
+        action.registry_key("")
+
+
+class Helpers:
+    """A credential-helper runner that records who is asked and knows nothing."""
+
+    def __init__(self) -> None:
+        self.asked: list[bytes] = []
+
+    def __call__(
+        self, argv: Any, *, stdin: bytes, timeout: float, env: Any
+    ) -> subprocess.CompletedProcess[bytes]:
+        self.asked.append(stdin)
+        return subprocess.CompletedProcess(
+            argv, 1, b"credentials not found in native keychain", b""
+        )
+
+
+def test_the_credentials_file_wins_over_helpers_and_keeps_other_registries(
+    tmp_path: Path,
+) -> None:
+    base = {
+        "auths": {"other.example": {"auth": "dXNlcjpwdw=="}},
+        "credsStore": "desktop",
+        "credHelpers": {"registry.example.com": "ecr-login"},
+        "experimental": "enabled",
+    }
+    config = action.docker_config(base, {"registry.example.com": ("me", "s3cret:with:colons")})
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    env = {"DOCKER_CONFIG": str(tmp_path)}
+    helpers = Helpers()
+    credential = find_credential("registry.example.com", env=env, run_helper=helpers)
+    assert credential is not None
+    assert (credential.username, credential.password) == ("me", "s3cret:with:colons")
+    assert helpers.asked == []
+    # Other hosts are as before: the credsStore is asked (as docker asks it).
+    assert find_credential("other.example", env=env, run_helper=helpers) is None
+    assert helpers.asked == [b"other.example"]
+    assert config["experimental"] == "enabled"
+    assert config["credsStore"] == "desktop"
+
+
+def test_the_github_token_is_for_ghcr_only_when_nothing_else_is(tmp_path: Path) -> None:
+    inputs = action.Inputs(references=("ghcr.io/o/a:1",), github_token="tok")
+    empty = {"DOCKER_CONFIG": str(tmp_path / "none"), "GITHUB_ACTOR": "octocat"}
+    assert action.credential_entries(inputs, empty) == {"ghcr.io": ("octocat", "tok")}
+    # docker/login-action already logged in to ghcr.io: that credential is kept.
+    (tmp_path / "config.json").write_text(
+        json.dumps({"auths": {"ghcr.io": {"auth": "bWU6cGF0"}}}), encoding="utf-8"
+    )
+    assert action.credential_entries(inputs, {"DOCKER_CONFIG": str(tmp_path)}) == {}
+    # Explicit inputs for ghcr.io win over the token.
+    explicit = action.Inputs(
+        references=("ghcr.io/o/a:1",),
+        registry="ghcr.io",
+        username="bot",
+        password="pat",
+        github_token="tok",
+    )
+    assert action.credential_entries(explicit, empty) == {"ghcr.io": ("bot", "pat")}
+    assert action.credential_entries(action.Inputs(references=("x",)), empty) == {}
+
+
+def test_the_cli_runs_with_the_credentials_file_and_without_the_inputs(
+    github: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_main(argv: list[str]) -> int:
+        seen["argv"] = argv
+        seen["env"] = dict(os.environ)
+        seen["config"] = json.loads(
+            Path(os.environ["DOCKER_CONFIG"], "config.json").read_text(encoding="utf-8")
+        )
+        return 0
+
+    monkeypatch.setattr("manifest_lint.cli.main", fake_main)
+    before = dict(os.environ)
+    env = github | {
+        "ML_REFERENCES": "localhost:5000/app:1",
+        "ML_REGISTRY": "localhost:5000",
+        "ML_USERNAME": "me",
+        "ML_PASSWORD": "pa%ss\nword",
+        "ML_GITHUB_TOKEN": "tok",
+    }
+    assert action.main(env) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:4] == [
+        "::add-mask::pa%25ss%0Aword",
+        "::add-mask::pa%25ss",
+        "::add-mask::word",
+        "::add-mask::tok",
+    ]
+    assert not [k for k in seen["env"] if k.startswith("ML_")]
+    assert seen["env"]["REGISTRY_AUTH_FILE"] == str(
+        Path(seen["env"]["DOCKER_CONFIG"], "config.json")
+    )
+    assert set(seen["config"]["auths"]) == {"localhost:5000", "ghcr.io"}
+    assert seen["argv"][-2:] == ["--", "localhost:5000/app:1"]
+    assert not Path(seen["env"]["DOCKER_CONFIG"]).exists()
+    assert dict(os.environ) == before
+
+
+def test_counts_never_come_from_an_older_report(
+    github: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("old.json").write_text(
+        json.dumps({"summary": {"pass": 7, "blockingFailures": 0, "error": 0}}), encoding="utf-8"
+    )
+    env = github | {"ML_REFERENCES": PINNED, "ML_JSON": "old.json", "ML_CONFIG": "missing.yaml"}
+    assert action.main(env) == 2
+    assert "missing.yaml" in capsys.readouterr().err
+    outputs = outputs_of(github)
+    assert (outputs["outcome"], outputs["passed"]) == ("error", "0")
+
+
+def test_a_warning_below_fail_on_shows_as_a_pass_in_the_job_summary(
+    github: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A tag: pinned-digest warns, below the default fail-on (error).
+    env = github | {"ML_REFERENCES": f"oci:{ROOT / 'examples' / 'multiarch'}:1.0"}
+    assert action.main(env) == 0, capsys.readouterr().out
+    assert outputs_of(github)["outcome"] == "pass"
+    summary = Path(github["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert "❌ fail" not in summary
+    assert "✅ pass (1 below --fail-on)" in summary
+
+
+def test_module_entry_point(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "manifest_lint.action"],
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "RUNNER_TEMP": str(tmp_path)},
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2
+    assert done.stdout.startswith("::error title=manifest-lint: invalid input::give image")
+
+
+# =========================================================================== docs/ci.md
+
+
+def yaml_blocks(path: Path) -> list[str]:
+    found = re.findall(r"```yaml\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+    return [textwrap.dedent(block) for block in found]
+
+
+def _uses_of_the_action(node: object) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if node.get("uses", "").startswith("manifest-lint/manifest-lint@"):
+            yield node
+        for value in node.values():
+            yield from _uses_of_the_action(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _uses_of_the_action(item)
+
+
+def test_the_yaml_snippets_in_docs_ci_parse_and_the_whole_files_validate(tmp_path: Path) -> None:
+    blocks = yaml_blocks(ROOT / "docs" / "ci.md")
+    assert len(blocks) >= 6
+    documents = [yaml.safe_load(block) for block in blocks]
+    schemas: dict[str, list[int]] = {"vendor.github-workflows": [], "vendor.gitlab-ci": []}
+    for index, document in enumerate(documents):
+        if isinstance(document, dict) and "jobs" in document and True in document:
+            schemas["vendor.github-workflows"].append(index)  # `on:` reads as True
+        elif isinstance(document, dict) and "manifest-lint" in document:
+            schemas["vendor.gitlab-ci"].append(index)
+    assert all(schemas.values()), schemas
+    for schema, indexes in schemas.items():
+        for index in indexes:
+            path = tmp_path / f"snippet-{index}.yaml"
+            path.write_text(blocks[index], encoding="utf-8")
+            done = subprocess.run(
+                [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(path)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, f"{schema}\n{blocks[index]}\n{done.stdout}{done.stderr}"
+    # Every use of the action passes only inputs it declares.
+    declared = set(load_action()["inputs"])
+    uses = [use for document in documents for use in _uses_of_the_action(document)]
+    assert len(uses) >= 5
+    for use in uses:
+        assert set(use.get("with", {})) <= declared, use
+
+
+def test_a_registry_without_credentials_is_a_warning(
+    github: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = github | {"ML_REFERENCES": PINNED, "ML_OFFLINE": "true", "ML_REGISTRY": "ghcr.io"}
+    assert action.main(env) == 0
+    out = capsys.readouterr().out
+    assert "::warning title=manifest-lint::registry ghcr.io is set without username" in out
