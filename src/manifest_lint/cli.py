@@ -64,8 +64,8 @@ def _add_registry_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--ca-file",
         metavar="FILE",
-        help="PEM bundle of CA certificates to verify registries with (default: the system's, "
-        "or SSL_CERT_FILE)",
+        help="PEM bundle of CA certificates to trust in addition to the default ones "
+        "(SSL_CERT_FILE or SSL_CERT_DIR when set, else certifi's bundle)",
     )
     group.add_argument(
         "--timeout",
@@ -268,6 +268,16 @@ def _registry_options(args: argparse.Namespace) -> RegistryOptions:
 
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
+    if args.ca_file:
+        import ssl
+
+        try:  # a CA file that cannot be used is the command's fault: say so before any request
+            ssl.create_default_context(cafile=args.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise UsageError(
+                f"--ca-file {args.ca_file}: cannot load CA certificates from it ({reason})"
+            ) from None
     return RegistryOptions(
         insecure_registries=frozenset(h.lower() for h in args.insecure_registry),
         ca_file=args.ca_file,

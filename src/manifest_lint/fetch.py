@@ -52,8 +52,8 @@ class Source(Protocol):
 
     def fetch(self, descriptor: Descriptor, *, manifest: bool) -> bytes:
         """The bytes ``descriptor`` names: a manifest when ``manifest``, else a blob.
-        Callers verify size and digest; sources refuse bodies above ``descriptor.size``
-        or :data:`MAX_DOCUMENT_SIZE`."""
+        Callers verify size and digest (a body of another size than the descriptor's
+        is an integrity error); sources never read more than :data:`MAX_DOCUMENT_SIZE`."""
 
     def close(self) -> None:
         """Release files or connections held for this reference."""

@@ -36,6 +36,18 @@ def decode_json(data: bytes, what: str) -> dict[str, Any]:
         ) from exc
     except RecursionError as exc:
         raise ContentError(f"{what} is nested too deeply to be a manifest") from exc
+    if b"\\ud" in data or b"\\uD" in data:
+        # JSON's grammar allows "\ud800" alone, but that is no Unicode text: nothing could
+        # print, encode or evaluate it, so the document is refused here, at the border.
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ContentError(
+                f"{what} holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without "
+                "its pair), which is not Unicode text"
+            ) from None
+        except RecursionError:
+            raise ContentError(f"{what} is nested too deeply to be a manifest") from None
     if not isinstance(value, dict):
         raise ContentError(f"{what} must be a JSON object, not {type(value).__name__}")
     return value

@@ -128,7 +128,7 @@ class Summary:
     registries: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Cache hits and misses (empty without a cache).
     cache: dict[str, int] = field(default_factory=dict)
-    #: Seconds spent evaluating CEL, summed over threads.
+    #: CPU seconds spent evaluating CEL, summed over threads.
     evaluation_seconds: float = 0.0
 
     def add(self, result: ReferenceResult, fail_on: Severity) -> None:

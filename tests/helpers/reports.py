@@ -125,3 +125,37 @@ def suites_by_reference(report: str | Path, references: list[str]) -> dict[str, 
     _, suites = read_junit(report)
     assert [s.name for s in suites] == references
     return {s.name: s for s in suites}
+
+
+SARIF_SCHEMA_ENV = "MANIFEST_LINT_SARIF_SCHEMA"
+
+
+@functools.cache
+def _load_sarif_validator(path: str) -> Any:
+    import json
+
+    import jsonschema
+
+    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema)
+
+
+def validate_sarif(report: str | Path) -> Any:
+    """Validate a SARIF report (its text, or a path) against the OASIS SARIF 2.1.0 JSON
+    schema named by ``MANIFEST_LINT_SARIF_SCHEMA`` (skips without it, or fails on CI);
+    returns the parsed document."""
+    import json
+
+    path = os.environ.get(SARIF_SCHEMA_ENV, "")
+    _require(
+        bool(path),
+        f"set {SARIF_SCHEMA_ENV} to ../shared/schemas/sarif-schema-2.1.0.json to validate "
+        "SARIF reports",
+    )
+    _require(Path(path).is_file(), f"{SARIF_SCHEMA_ENV}={path} is not a file")
+    text = Path(report).read_text(encoding="utf-8") if isinstance(report, Path) else report
+    document = json.loads(text)
+    _load_sarif_validator(path).validate(document)
+    return document

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import json
+import os
 import ssl
 import threading
 import time
@@ -77,14 +78,37 @@ class RegistryOptions:
         return is_loopback(host) or host.lower() in self.insecure_registries
 
 
+def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
+    """The CAs registries are verified with: httpx's default (``SSL_CERT_FILE``, else
+    ``SSL_CERT_DIR``, else certifi's bundle), plus ``--ca-file``: a private CA is added,
+    so it does not stop public registries from verifying."""
+    try:
+        context = httpx.create_ssl_context(verify=True, trust_env=True)
+    except (OSError, ssl.SSLError) as exc:
+        names = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+        where = ", ".join(f"{n}={os.environ[n]}" for n in names if os.environ.get(n))
+        raise RegistryError(f"cannot use the CA certificates of {where}: {_reason(exc)}") from exc
+    if options.ca_file:
+        try:
+            context.load_verify_locations(cafile=options.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise RegistryError(
+                f"cannot use the CA certificates of --ca-file {options.ca_file}: {_reason(exc)}"
+            ) from exc
+    return context
+
+
 def _error_detail(response: httpx.Response) -> str:
     """The first error of an OCI error body (``{"errors": [{"code", "message"}]}``)."""
     try:
         body: Any = response.json()
         first = body["errors"][0]
-        return f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")
+        text = f"{first.get('code', '')}: {first.get('message', '')}".strip(": ")
     except Exception:
         return ""
+    # The registry's words go into messages and reports: a lone surrogate ("\ud800" in
+    # the JSON) could not be written to any of them, so it is written as an escape.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class RegistryClient:
@@ -102,11 +126,9 @@ class RegistryClient:
                 is_loopback(realm_host) or realm_host.lower() in options.insecure_registries
             ),
         )
-        verify: bool | str = True
-        if host.lower() in options.insecure_registries:
-            verify = False
-        elif options.ca_file:
-            verify = options.ca_file
+        verify: bool | ssl.SSLContext = (
+            False if host.lower() in options.insecure_registries else ssl_context(options)
+        )
         self._http = httpx.Client(
             auth=self.auth,
             verify=verify,
@@ -221,8 +243,7 @@ class RegistryClient:
         status = response.status_code
         if status < 300:
             return
-        if response.request.method != "HEAD":
-            response.read()
+        response.read()  # (a HEAD's body is empty) so the connection can be reused
         detail = _error_detail(response)
         suffix = f" ({detail})" if detail else ""
         url = str(response.request.url)
@@ -321,9 +342,11 @@ class RegistryClient:
             return retrying(attempt)
         except RegistryUnavailableError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
-            if not exc.transient or attempts <= 1:
+            # A single attempt is worth a note too when the server asked for a wait that
+            # would pass the deadline: the message must say why it was not retried.
+            if not exc.transient or (attempts <= 1 and exc.retry_after is None):
                 raise
-            note = f" (gave up after {attempts} attempts"
+            note = f" (gave up after {attempts} attempt{'s' if attempts != 1 else ''}"
             if exc.retry_after is not None:
                 note += f"; the registry asked to wait {exc.retry_after:g} s"
             note += f"; --timeout {self.options.timeout:g} s)"
@@ -361,7 +384,7 @@ class RegistryClient:
         response = self._send("GET", path, {"Accept": mt.MANIFEST_ACCEPT}, what=what)
         try:
             self._check_status(response, what)
-            media_type = mt.base(response.headers.get("content-type", ""))
+            media_type = _manifest_type(response.headers.get("content-type", ""))
             if media_type in mt.SCHEMA1_TYPES:
                 raise UnsupportedMediaTypeError(
                     f"{what} is a Docker schema1 manifest, which is deprecated and not "
@@ -413,13 +436,18 @@ class RegistryClient:
         response = self._send("HEAD", path, {"Accept": mt.MANIFEST_ACCEPT}, what=what)
         try:
             self._check_status(response, what)
+            # Read the (empty) body: a streamed response closed unread loses its
+            # connection, and every warm run would open one connection per HEAD.
+            response.read()
         finally:
             response.close()
         digest = response.headers.get("docker-content-digest", "")
         length = response.headers.get("content-length", "")
         if not digest or not length.isdigit():
             return None
-        return Descriptor(mt.base(response.headers.get("content-type", "")), digest, int(length))
+        return Descriptor(
+            _manifest_type(response.headers.get("content-type", "")), digest, int(length)
+        )
 
     def get_blob(
         self,
@@ -479,6 +507,19 @@ def parse_retry_after(value: str, now: datetime | None = None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def _manifest_type(content_type: str) -> str:
+    """The media type a ``Content-Type`` header declares for a manifest, or ``""``.
+
+    The header is not covered by any digest. A manifest, index or schema1 type is
+    kept (and must then agree with the body's own ``mediaType``); anything else
+    (``text/plain``, ``application/octet-stream``, ``application/json``) declares
+    nothing, and the verified body's ``mediaType``, or its shape, decides.
+    """
+    media_type = mt.base(content_type)
+    known = mt.MANIFEST_TYPES | mt.INDEX_TYPES | mt.SCHEMA1_TYPES
+    return media_type if media_type in known else ""
 
 
 def _certificate_failure(exc: BaseException) -> bool:

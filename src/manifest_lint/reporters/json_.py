@@ -73,7 +73,9 @@ class JsonReporter:
         body = json.dumps(result_json(result), indent=2, ensure_ascii=False)
         sep = "\n" if self.first else ",\n"
         self.first = False
-        self.stream.write(sep + "\n".join("    " + line for line in body.splitlines()))
+        # split("\n"), not splitlines(): that also splits at U+0085, U+2028 and U+2029,
+        # which json.dumps leaves as they are inside strings (an annotation may hold them).
+        self.stream.write(sep + "\n".join("    " + line for line in body.split("\n")))
 
     def finish(self, summary: Summary) -> None:
         counts = {str(outcome): n for outcome, n in summary.counts.items()}
