@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -25,6 +25,9 @@ from manifest_lint.model import MAX_DOCUMENT_SIZE
 
 #: Default bound on the cache's size.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+#: An entry's modification time, which orders pruning, is refreshed on a hit at most
+#: this often (seconds): one write a day, not one per read.
+_TOUCH_EVERY = 24 * 3600
 #: Prune down to this fraction of ``max_bytes``, so pruning is not needed on every write.
 _PRUNE_TO = 0.8
 
@@ -53,49 +56,57 @@ class Cache:
         self.misses = 0
         self._lock = threading.Lock()
         self._written = 0
+        self._directories: set[Path] = set()
 
-    def _path(self, digest: str) -> Path | None:
+    def _path(self, digest: str) -> tuple[Path, Digest] | None:
         try:
             parsed = Digest.parse(digest)
         except DigestFormatError:
             return None
-        return self.root / "blobs" / parsed.algorithm / parsed.encoded
+        return self.root / "blobs" / parsed.algorithm / parsed.encoded, parsed
 
     def get(self, digest: str) -> bytes | None:
         """The verified bytes of ``digest``, or None."""
-        path = self._path(digest)
+        found = self._path(digest)
         data = None
-        if path is not None:
+        if found is not None:
+            path, parsed = found
             try:
                 with open(path, "rb") as handle:
                     data = handle.read(MAX_DOCUMENT_SIZE + 1)
+                    touched = os.fstat(handle.fileno()).st_mtime
             except OSError:
                 data = None
-        if data is not None and Digest.of(data, digest.split(":", 1)[0]) != Digest.parse(digest):
-            # Corrupt (disk error, or someone edited it): drop it, fetch again.
-            if path is not None:
+            if data is not None and Digest.of(data, parsed.algorithm) != parsed:
+                # Corrupt (disk error, or someone edited it): drop it, fetch again.
                 with contextlib.suppress(OSError):
                     path.unlink()
-            data = None
+                data = None
+            if data is not None and time.time() - touched > _TOUCH_EVERY:
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # for least-recently-used pruning; once a day is enough
         with self._lock:
             if data is None:
                 self.misses += 1
             else:
                 self.hits += 1
-        if data is not None and path is not None:
-            with contextlib.suppress(OSError):
-                os.utime(path)  # for least-recently-used pruning
         return data
 
     def put(self, digest: str, data: bytes) -> None:
         """Store ``data`` (which the caller verified) under ``digest``; errors are ignored:
         a cache that cannot be written only costs speed."""
-        path = self._path(digest)
-        if path is None or len(data) > MAX_DOCUMENT_SIZE or path.exists():
+        found = self._path(digest)
+        if found is None or len(data) > MAX_DOCUMENT_SIZE:
             return
+        path = found[0]
+        directory = path.parent
+        tmp = directory / f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            if directory not in self._directories:
+                directory.mkdir(parents=True, exist_ok=True)
+                self._directories.add(directory)
+            # O_EXCL: two writers of one entry never share a temporary file.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)

@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -146,6 +147,9 @@ class RegistryClient:
         self._sleep: Callable[[float], None] = time.sleep
         self._scheme_lock = threading.Lock()
         self._stats_lock = threading.Lock()
+        #: Documents being fetched now, so that concurrent references share one GET.
+        self._inflight: dict[tuple[str, str], Future[Any]] = {}
+        self._inflight_lock = threading.Lock()
         #: Responses received from this registry, by method (token requests, which go
         #: to the token service's host, are counted in ``token_requests``).
         self.requests: dict[str, int] = {}
@@ -187,6 +191,34 @@ class RegistryClient:
                 "tokenRequests": self.token_requests,
                 "rateLimit": dict(self.rate_limit),
             }
+
+    def once(self, key: tuple[str, str], fetch: Callable[[], T]) -> T:
+        """``fetch()``, unless the same document (repository, digest) is being fetched
+        by another thread right now: then wait for that one and share its bytes (they
+        are verified by digest either way). Failures are not shared: a waiter whose
+        leader failed fetches for itself, so its error names its own reference."""
+        with self._inflight_lock:
+            waiting = self._inflight.get(key)
+            if waiting is None:
+                leader: Future[Any] = Future()
+                self._inflight[key] = leader
+        if waiting is not None:
+            try:
+                result: T = waiting.result()
+            except BaseException:
+                return fetch()
+            return result
+        try:
+            value = fetch()
+        except BaseException as exc:
+            leader.set_exception(exc)
+            raise
+        else:
+            leader.set_result(value)
+            return value
+        finally:
+            with self._inflight_lock:
+                del self._inflight[key]
 
     def _send(
         self, method: str, path: str, headers: dict[str, str], *, what: str
@@ -331,6 +363,20 @@ class RegistryClient:
         if deadline is None:
             deadline = time.monotonic() + self.options.timeout
         budget = max(deadline - time.monotonic(), 0.0)
+        try:
+            # Nearly every request succeeds at once: no retry machinery for those.
+            return attempt()
+        except RegistryUnavailableError as exc:
+            if not exc.transient:
+                raise
+            first: list[RegistryUnavailableError] = [exc]
+
+        def again() -> T:
+            """Attempt 1 is the failure just seen (so waits and counts stay exact)."""
+            if first:
+                raise first.pop()
+            return attempt()
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_is_transient),
             wait=_wait,
@@ -339,7 +385,7 @@ class RegistryClient:
             reraise=True,
         )
         try:
-            return retrying(attempt)
+            return retrying(again)
         except RegistryUnavailableError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
             # A single attempt is worth a note too when the server asked for a wait that
@@ -598,12 +644,16 @@ class RegistrySource:
             data = self.cache.get(digest)
             if data is not None:
                 return Fetched(data, media_type or _declared_type(data), digest)
-        fetched = self.client.get_manifest(
-            self.reference.repository, digest, what=what, deadline=self.deadline
-        )
-        if self.cache is not None:
-            self.cache.put(fetched.digest, fetched.data)
-        return fetched
+
+        def get() -> Fetched:
+            fetched = self.client.get_manifest(
+                self.reference.repository, digest, what=what, deadline=self.deadline
+            )
+            if self.cache is not None:
+                self.cache.put(fetched.digest, fetched.data)
+            return fetched
+
+        return self.client.once((self.reference.repository, digest), get)
 
     def resolve(self) -> Fetched:
         repository, tag, digest = (
@@ -636,13 +686,17 @@ class RegistrySource:
             cached = self.cache.get(descriptor.digest)
             if cached is not None:
                 return cached
-        data = self.client.get_blob(
-            self.reference.repository, descriptor, what=what, deadline=self.deadline
-        )
-        if self.cache is not None:
-            verify(data, descriptor, what)  # never store what does not match its name
-            self.cache.put(descriptor.digest, data)
-        return data
+
+        def get() -> bytes:
+            data = self.client.get_blob(
+                self.reference.repository, descriptor, what=what, deadline=self.deadline
+            )
+            if self.cache is not None:
+                verify(data, descriptor, what)  # never store what does not match its name
+                self.cache.put(descriptor.digest, data)
+            return data
+
+        return self.client.once((self.reference.repository, descriptor.digest), get)
 
 
 def _declared_type(data: bytes) -> str:
