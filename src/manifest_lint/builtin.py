@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from manifest_lint.plugins import SourceOpener
     from manifest_lint.policy import Policy
     from manifest_lint.reference import Reference
-    from manifest_lint.registry.client import Registries
+    from manifest_lint.registry.registries import Registries
     from manifest_lint.reporters import Reporter, ReporterFactory, RunInfo
 
 

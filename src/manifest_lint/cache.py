@@ -57,13 +57,15 @@ class Cache:
         self._lock = threading.Lock()
         self._written = 0
         self._directories: set[Path] = set()
+        self._blobs = str(root / "blobs")
 
     def _path(self, digest: str) -> tuple[Path, Digest] | None:
         try:
             parsed = Digest.parse(digest)
         except DigestFormatError:
             return None
-        return self.root / "blobs" / parsed.algorithm / parsed.encoded, parsed
+        # Plain string joins: pathlib's operators cost more than the read itself here.
+        return Path(f"{self._blobs}/{parsed.algorithm}/{parsed.encoded}"), parsed
 
     def get(self, digest: str) -> bytes | None:
         """The verified bytes of ``digest``, or None."""

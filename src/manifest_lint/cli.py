@@ -19,7 +19,7 @@ from manifest_lint.errors import ManifestLintError, SourceError, UsageError
 
 if TYPE_CHECKING:
     from manifest_lint.cache import Cache
-    from manifest_lint.registry.client import RegistryOptions
+    from manifest_lint.registry.registries import RegistryOptions
     from manifest_lint.runner import Target
 
 DEFAULT_CEL_BACKEND = "cel-expr-python"
@@ -264,7 +264,7 @@ def build_lint_parser(
 
 
 def _registry_options(args: argparse.Namespace) -> RegistryOptions:
-    from manifest_lint.registry.client import RegistryOptions
+    from manifest_lint.registry.registries import RegistryOptions
 
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
@@ -319,7 +319,7 @@ def _inspect(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from manifest_lint.platform import PlatformFormatError, parse_platform
     from manifest_lint.plugins import PluginHost, get_plugin_manager
     from manifest_lint.reference import parse_reference
-    from manifest_lint.registry.client import Registries
+    from manifest_lint.registry.registries import Registries
 
     sources = PluginHost(get_plugin_manager(blocked=_blocked(argv))).sources()
     reference = parse_reference(args.reference, sources)
@@ -356,6 +356,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run manifest-lint; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     out = sys.stdout
+    if args_list in (["--version"], ["scan", "--version"]):
+        # Answered before anything else is imported: the start-up path stays short.
+        out.write(f"manifest-lint {__version__}\n")
+        return ExitCode.OK
     try:
         if args_list[:1] == ["inspect"]:
             return _inspect(build_inspect_parser().parse_args(args_list[1:]), args_list[1:], out)
@@ -465,7 +469,7 @@ def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
     from manifest_lint.config import load_config
     from manifest_lint.evaluate import compile_policies, needs_configs
     from manifest_lint.plugins import PluginHost, get_plugin_manager
-    from manifest_lint.registry.client import Registries
+    from manifest_lint.registry.registries import Registries
     from manifest_lint.reporters import RunInfo
     from manifest_lint.results import Severity
     from manifest_lint.runner import Plan, run

@@ -6,6 +6,7 @@ algorithms that can be verified.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -32,6 +33,10 @@ class Digest:
 
     @classmethod
     def parse(cls, text: str) -> Digest:
+        return _parse(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> Digest:
         algorithm, sep, encoded = text.partition(":")
         if not sep:
             raise DigestFormatError("a digest is written algorithm:hex, e.g. sha256:<64 hex>")
@@ -52,6 +57,8 @@ class Digest:
 
     @classmethod
     def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        if algorithm == "sha256":
+            return cls(algorithm, hashlib.sha256(data).hexdigest())
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
     def hasher(self) -> hashlib._Hash:
@@ -67,3 +74,10 @@ class Digest:
                 actual=str(actual),
                 reference=what,
             )
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse(text: str) -> Digest:
+    """Digests repeat (every descriptor names one, every layer is named by many
+    manifests): parsing is memoised; errors are not cached."""
+    return Digest._parse(text)

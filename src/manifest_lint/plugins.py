@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from manifest_lint.fetch import Source
     from manifest_lint.policy import Policy
     from manifest_lint.reference import Reference
-    from manifest_lint.registry.client import Registries
+    from manifest_lint.registry.registries import Registries
     from manifest_lint.reporters import ReporterFactory
 
 SourceOpener = Callable[["Reference", "Registries"], "Source"]
@@ -210,7 +210,7 @@ class PluginHost:
                     root = Path(item)
                     loaded = [
                         replace(p, path=_display_path(_plugin, root, Path(p.path)))
-                        for p in load_policies([root], origin=_plugin)
+                        for p in load_policies([root], origin=_plugin, fast=True)
                     ]
                 else:
                     raise PluginError(

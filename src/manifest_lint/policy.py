@@ -286,10 +286,13 @@ class _Reader:
         )
 
 
-def parse_policies(text: str, path: str, *, origin: str = "file") -> list[Policy]:
-    """Every policy in one YAML text; ``path`` is used in error messages."""
+def parse_policies(
+    text: str, path: str, *, origin: str = "file", fast: bool = False
+) -> list[Policy]:
+    """Every policy in one YAML text; ``path`` is used in error messages. ``fast`` parses
+    with libyaml (plugins' and built-in policies: quicker start-up, terser syntax errors)."""
     try:
-        documents = list(load_all(text))
+        documents = list(load_all(text, fast=fast))
     except YamlFileError as exc:
         raise PolicyError(exc.message, path=path, line=exc.line, column=exc.column) from None
     policies = [_Reader(path).read(doc.value, doc.line, origin) for doc in documents]
@@ -298,12 +301,12 @@ def parse_policies(text: str, path: str, *, origin: str = "file") -> list[Policy
     return policies
 
 
-def load_policy_file(path: Path, *, origin: str = "file") -> list[Policy]:
+def load_policy_file(path: Path, *, origin: str = "file", fast: bool = False) -> list[Policy]:
     try:
         text = read_text(path)
     except YamlFileError as exc:
         raise PolicyError(exc.message, path=str(path)) from None
-    return parse_policies(text, str(path), origin=origin)
+    return parse_policies(text, str(path), origin=origin, fast=fast)
 
 
 def policy_files(path: Path) -> Iterator[Path]:
@@ -316,10 +319,12 @@ def policy_files(path: Path) -> Iterator[Path]:
         raise PolicyError("no such file or directory", path=str(path))
 
 
-def load_policies(paths: Iterable[Path], *, origin: str = "file") -> list[Policy]:
+def load_policies(
+    paths: Iterable[Path], *, origin: str = "file", fast: bool = False
+) -> list[Policy]:
     return [
         policy
         for path in paths
         for file in policy_files(path)
-        for policy in load_policy_file(file, origin=origin)
+        for policy in load_policy_file(file, origin=origin, fast=fast)
     ]

@@ -20,7 +20,7 @@ from manifest_lint.evaluate import CompiledPolicy, evaluate, needs_registry
 from manifest_lint.fetch import load_image
 from manifest_lint.plugins import SourceOpener
 from manifest_lint.reference import Reference, parse_reference
-from manifest_lint.registry.client import Registries
+from manifest_lint.registry.registries import Registries
 from manifest_lint.reporters import Reporter
 from manifest_lint.results import (
     FETCH,

@@ -7,15 +7,13 @@ pool and token cache; :class:`Registries` hands them out by host.
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import json
 import os
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -39,44 +37,22 @@ from manifest_lint.fetch import Fetched, verify
 from manifest_lint.model import MAX_DOCUMENT_SIZE, Descriptor
 from manifest_lint.reference import Reference
 from manifest_lint.registry.auth import RegistryAuth
-from manifest_lint.registry.credentials import Credential, find_credential
+from manifest_lint.registry.credentials import find_credential
+from manifest_lint.registry.registries import Registries, RegistryOptions, is_loopback
+
+__all__ = [
+    "USER_AGENT",
+    "Registries",
+    "RegistryClient",
+    "RegistryOptions",
+    "RegistrySource",
+    "is_loopback",
+    "parse_retry_after",
+    "ssl_context",
+]
 
 USER_AGENT = f"manifest-lint/{__version__}"
 T = TypeVar("T")
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 and ::1 (with or without a port), as docker treats them."""
-    name = host
-    if name.startswith("["):
-        name = name[1 : name.find("]")]
-    elif name.count(":") == 1:
-        name = name.split(":", 1)[0]
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class RegistryOptions:
-    """How to reach registries: set from the command line."""
-
-    insecure_registries: frozenset[str] = frozenset()
-    ca_file: str | None = None
-    #: Deadline for reading one reference, retries included (``--timeout``).
-    timeout: float = 60.0
-    #: Time-out of each single request.
-    request_timeout: float = 30.0
-    env: Mapping[str, str] | None = None
-    credential_lookup: Callable[[str], Credential | None] | None = None
-    transport: httpx.BaseTransport | None = field(default=None, compare=False)
-
-    def is_insecure(self, host: str) -> bool:
-        """Plain http (and no TLS verification) is allowed for this host."""
-        return is_loopback(host) or host.lower() in self.insecure_registries
 
 
 def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
@@ -583,38 +559,6 @@ def _certificate_failure(exc: BaseException) -> bool:
 def _reason(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200]
-
-
-class Registries:
-    """One :class:`RegistryClient` per host, created on first use; closes them all."""
-
-    def __init__(self, options: RegistryOptions | None = None, cache: Cache | None = None) -> None:
-        self.options = options or RegistryOptions()
-        #: Where manifests and configs are kept between runs (None: ``--no-cache``).
-        self.cache = cache
-        self._clients: dict[str, RegistryClient] = {}
-        self._lock = threading.Lock()
-
-    def client(self, host: str) -> RegistryClient:
-        with self._lock:
-            client = self._clients.get(host)
-            if client is None:
-                client = self._clients[host] = RegistryClient(host, self.options)
-            return client
-
-    def clients(self) -> dict[str, RegistryClient]:
-        return dict(self._clients)
-
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
-
-    def __enter__(self) -> Registries:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class RegistrySource:

@@ -70,12 +70,12 @@ class JsonReporter:
         self.stream.write(text[: text.rindex("}")].rstrip() + ',\n  "results": [')
 
     def add(self, result: ReferenceResult) -> None:
-        body = json.dumps(result_json(result), indent=2, ensure_ascii=False)
+        # One compact line per reference: json's C encoder (not the pure-Python one that
+        # indentation needs), and still one result per line to read or grep.
+        body = json.dumps(result_json(result), ensure_ascii=False, separators=(", ", ": "))
         sep = "\n" if self.first else ",\n"
         self.first = False
-        # split("\n"), not splitlines(): that also splits at U+0085, U+2028 and U+2029,
-        # which json.dumps leaves as they are inside strings (an annotation may hold them).
-        self.stream.write(sep + "\n".join("    " + line for line in body.split("\n")))
+        self.stream.write(sep + "    " + body)
 
     def finish(self, summary: Summary) -> None:
         counts = {str(outcome): n for outcome, n in summary.counts.items()}
