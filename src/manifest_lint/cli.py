@@ -138,6 +138,7 @@ policies.
 
 commands:
   manifest-lint [OPTIONS] REF...   lint images (this command)
+  manifest-lint scan FILE...       lint the image references found in files
   manifest-lint inspect REF        show what policies see for an image
   manifest-lint plugins            list plugins, their versions and hooks
 """
