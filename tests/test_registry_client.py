@@ -25,7 +25,8 @@ from manifest_lint.errors import (
     UnsupportedMediaTypeError,
 )
 from manifest_lint.fetch import load_image
-from manifest_lint.model import MAX_DOCUMENT_SIZE, Descriptor
+from manifest_lint.limits import MAX_DOCUMENT_SIZE
+from manifest_lint.model import Descriptor
 from manifest_lint.reference import parse_reference
 from manifest_lint.registry.client import (
     RegistryClient,

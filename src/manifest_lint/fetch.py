@@ -9,15 +9,14 @@ attestations and others.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from manifest_lint import media_types as mt
 from manifest_lint.digest import Digest
 from manifest_lint.errors import IntegrityError, TooLargeError
+from manifest_lint.limits import MAX_DOCUMENT_SIZE
 from manifest_lint.model import (
-    MAX_DOCUMENT_SIZE,
     Attestation,
     Descriptor,
     Image,
@@ -29,6 +28,9 @@ from manifest_lint.model import (
 )
 from manifest_lint.platform import Platform
 from manifest_lint.reference import Reference
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 T = TypeVar("T")
 R = TypeVar("R")

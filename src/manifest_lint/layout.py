@@ -19,7 +19,8 @@ from manifest_lint import media_types as mt
 from manifest_lint.digest import Digest, DigestFormatError
 from manifest_lint.errors import LayoutError, TooLargeError
 from manifest_lint.fetch import Fetched, check_size, verify
-from manifest_lint.model import MAX_DOCUMENT_SIZE, Descriptor, Index, decode_json
+from manifest_lint.limits import MAX_DOCUMENT_SIZE
+from manifest_lint.model import Descriptor, Index, decode_json
 from manifest_lint.reference import Reference
 
 SUPPORTED_LAYOUT_MAJOR = "1"

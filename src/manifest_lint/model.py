@@ -15,13 +15,10 @@ from typing import Any
 from manifest_lint import media_types as mt
 from manifest_lint.digest import Digest, DigestFormatError
 from manifest_lint.errors import ContentError, UnsupportedMediaTypeError
+from manifest_lint.limits import MAX_DOCUMENT_SIZE as MAX_DOCUMENT_SIZE
+from manifest_lint.limits import MAX_INDEX_ENTRIES as MAX_INDEX_ENTRIES
 from manifest_lint.platform import Platform
 from manifest_lint.reference import Reference
-
-#: Size cap for manifests, indexes and configs; larger bodies are refused unread.
-MAX_DOCUMENT_SIZE = 4 * 1024 * 1024
-#: Index entries beyond this are refused as hostile.
-MAX_INDEX_ENTRIES = 10_000
 
 
 def decode_json(data: bytes, what: str) -> dict[str, Any]:
