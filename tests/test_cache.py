@@ -19,7 +19,7 @@ from helpers.images import (
     push,
 )
 from helpers.registry_server import RegistryServer
-from manifest_lint.cache import Cache, default_cache_dir
+from manifest_lint.cache import MAGIC, Cache, decode, default_cache_dir, encode
 from manifest_lint.cli import main
 
 
@@ -27,26 +27,79 @@ def digest_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def entry_path(root: Path, digest: str) -> Path:
+    return root / "images" / "sha256" / digest.split(":")[1]
+
+
 def test_put_then_get_and_counts(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     data = b'{"schemaVersion": 2}'
     assert cache.get(digest_of(data)) is None
     cache.put(digest_of(data), data)
+    assert Cache(tmp_path).get(digest_of(data)) == data  # from disk, not from memory
     assert cache.get(digest_of(data)) == data
     assert (cache.hits, cache.misses) == (1, 1)
-    entry = tmp_path / "blobs" / "sha256" / digest_of(data).split(":")[1]
-    assert entry.read_bytes() == data
+    entry = entry_path(tmp_path, digest_of(data))
+    assert decode(entry.read_bytes()) == {digest_of(data): data}
     assert [p.name for p in entry.parent.iterdir()] == [entry.name]  # no temporary left
 
 
-def test_a_corrupt_entry_is_a_miss_and_is_removed(tmp_path: Path) -> None:
+def test_an_image_is_one_entry_with_its_children(tmp_path: Path) -> None:
+    index, manifest, config = b'{"manifests": []}', b'{"layers": []}', b'{"os": "linux"}'
+    documents = {digest_of(d): d for d in (index, manifest, config)}
+    Cache(tmp_path).write(digest_of(index), documents)
+    assert [p.name for p in (tmp_path / "images" / "sha256").iterdir()] == [
+        digest_of(index).split(":")[1]
+    ]
     cache = Cache(tmp_path)
-    data = b"config bytes"
-    cache.put(digest_of(data), data)
-    entry = tmp_path / "blobs" / "sha256" / digest_of(data).split(":")[1]
-    entry.write_bytes(b"config bytez")
-    assert cache.get(digest_of(data)) is None
+    entry = cache.read(digest_of(index))
+    assert entry is not None
+    assert {d: cache.take(d, entry) for d in documents} == documents
+    assert cache.take(digest_of(b"other"), entry) is None
+    assert (cache.hits, cache.misses) == (3, 1)
+    assert cache.read(digest_of(manifest)) is None  # children have no entry of their own
+
+
+def test_a_corrupt_document_is_a_miss_and_its_entry_is_removed(tmp_path: Path) -> None:
+    index, config = b'{"manifests": []}', b"config bytes"
+    Cache(tmp_path).write(digest_of(index), {digest_of(index): index, digest_of(config): config})
+    entry = entry_path(tmp_path, digest_of(index))
+    entry.write_bytes(entry.read_bytes().replace(b"config bytes", b"config bytez"))
+    cache = Cache(tmp_path)
+    found = cache.read(digest_of(index))
+    assert found is not None
+    assert cache.take(digest_of(index), found) == index  # the intact one still verifies
+    assert cache.take(digest_of(config), found) is None
     assert not entry.exists()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"not an entry",
+        MAGIC + b"sha256:00 99\nshort",  # a size past the end (a torn write)
+        MAGIC + b"no size here\n",
+        MAGIC + b"x" * 500,  # no line end where a header should be
+    ],
+)
+def test_what_is_not_an_entry_is_a_miss_and_is_removed(tmp_path: Path, raw: bytes) -> None:
+    digest = digest_of(b"index")
+    entry = entry_path(tmp_path, digest)
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(raw)
+    cache = Cache(tmp_path)
+    assert cache.get(digest) is None
+    assert not entry.exists()
+
+
+def test_documents_fetched_in_this_process_are_found_without_an_entry(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    data = b"a manifest"
+    cache.remember(digest_of(data), data)
+    assert cache.take(digest_of(data)) == data
+    assert Cache(tmp_path).take(digest_of(data)) is None  # memory is per process
+    assert not (tmp_path / "images").exists()
 
 
 def test_invalid_digests_are_never_paths(tmp_path: Path) -> None:
@@ -54,7 +107,7 @@ def test_invalid_digests_are_never_paths(tmp_path: Path) -> None:
     for bad in ("sha256:../../etc/passwd", "../x", "md5:" + "0" * 32):
         cache.put(bad, b"x")
         assert cache.get(bad) is None
-    assert not (tmp_path / "blobs").exists()
+    assert not (tmp_path / "images").exists()
 
 
 def test_the_size_bound_drops_the_least_recently_used(tmp_path: Path) -> None:
@@ -62,13 +115,22 @@ def test_the_size_bound_drops_the_least_recently_used(tmp_path: Path) -> None:
     blobs = [os.urandom(1_000) for _ in range(15)]
     for age, data in enumerate(blobs):
         cache.put(digest_of(data), data)
-        entry = tmp_path / "blobs" / "sha256" / digest_of(data).split(":")[1]
+        entry = entry_path(tmp_path, digest_of(data))
         os.utime(entry, (1_000_000 + age, 1_000_000 + age))  # older first
     cache.prune()
-    kept = [data for data in blobs if cache.get(digest_of(data)) is not None]
-    total = sum(len(d) for d in kept)
-    assert total <= 8_000  # pruned to 80 % of the bound
+    kept = [data for data in blobs if Cache(tmp_path).get(digest_of(data)) is not None]
+    total = sum(len(encode({digest_of(d): d})) for d in kept)
+    assert 0 < total <= 10_000  # within the bound (pruning goes down to 80 % of it)
+    assert len(kept) < len(blobs)
     assert kept == blobs[-len(kept) :]  # the newest survive
+
+
+def test_pruning_removes_entries_of_the_old_format(tmp_path: Path) -> None:
+    old = tmp_path / "blobs" / "sha256" / ("0" * 64)
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"a document of cache format 1")
+    Cache(tmp_path).prune()
+    assert not old.exists()
 
 
 def _writer(root: str, data: bytes, rounds: int) -> None:
@@ -76,7 +138,7 @@ def _writer(root: str, data: bytes, rounds: int) -> None:
     digest = digest_of(data)
     for _ in range(rounds):
         cache.put(digest, data)
-        (Path(root) / "blobs" / "sha256" / digest.split(":")[1]).unlink(missing_ok=True)
+        entry_path(Path(root), digest).unlink(missing_ok=True)
 
 
 def test_concurrent_processes_never_expose_half_an_entry(tmp_path: Path) -> None:
@@ -87,9 +149,9 @@ def test_concurrent_processes_never_expose_half_an_entry(tmp_path: Path) -> None
     writers = [context.Process(target=_writer, args=(str(tmp_path), data, 200)) for _ in range(2)]
     for writer in writers:
         writer.start()
-    cache = Cache(tmp_path)
     seen = 0
     while any(w.is_alive() for w in writers):
+        cache = Cache(tmp_path)  # a new one each time: nothing from memory
         got = cache.get(digest_of(data))
         if got is not None:
             assert got == data

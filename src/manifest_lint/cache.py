@@ -1,13 +1,25 @@
 """An on-disk, content-addressed cache of manifests and configs, shared by processes.
 
-Entries live at ``<root>/blobs/<algorithm>/<hex>`` and are named by the digest
-of their bytes, so an entry can never be stale, only corrupt: every read is
-verified and a corrupt entry is deleted and treated as a miss. Writes go to a
-temporary file in the same directory and are renamed into place (atomic on
-POSIX), so concurrent processes never see half an entry. The total size is
-bounded: when it passes ``max_bytes`` the least recently used entries go.
+One entry per image: ``<root>/images/<algorithm>/<hex>`` is named by the digest
+of the image's top document (its index or manifest) and holds that document and
+every child document read for it (platform manifests, configs), each framed by
+its digest and size. One file per image, not one per document: a cold run writes
+one file per reference and a warm run reads one, and on a machine where the
+client shares two cores with a registry the system calls of nine files per image
+cost more than the HTTP requests they save (``docs/performance.md``).
 
-Only documents of at most :data:`~manifest_lint.model.MAX_DOCUMENT_SIZE` are
+An entry can never be stale, only corrupt: every document is verified against
+its digest when it is taken from the cache, and an entry that does not parse or
+does not verify is deleted and treated as a miss. Writes go to a temporary file
+in the same directory and are renamed into place (atomic on POSIX), so
+concurrent processes never see half an entry. The total size is bounded: when it
+passes ``max_bytes`` the least recently used entries go.
+
+Documents fetched in this process are also kept in memory for a while (bounded),
+so that references to one image (two tags, or a tag and its digest) read it
+once even when their entries are written later.
+
+Only documents of at most :data:`~manifest_lint.limits.MAX_DOCUMENT_SIZE` are
 cached (manifests, indexes, configs); layers never are.
 """
 
@@ -17,19 +29,37 @@ import contextlib
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from manifest_lint.digest import Digest, DigestFormatError
-from manifest_lint.model import MAX_DOCUMENT_SIZE
+from manifest_lint.limits import MAX_DOCUMENT_SIZE
 
 #: Default bound on the cache's size.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+#: Largest entry written or read (an image's documents together).
+MAX_ENTRY_SIZE = 8 * MAX_DOCUMENT_SIZE
+#: Documents kept in memory for other references of this process (bytes).
+RECENT_BYTES = 16 * 1024 * 1024
 #: An entry's modification time, which orders pruning, is refreshed on a hit at most
 #: this often (seconds): one write a day, not one per read.
 _TOUCH_EVERY = 24 * 3600
 #: Prune down to this fraction of ``max_bytes``, so pruning is not needed on every write.
 _PRUNE_TO = 0.8
+#: The first line of every entry: the format's name and version.
+MAGIC = b"manifest-lint cache 2\n"
+#: Directory of entries under the root (``blobs``, one file per document, was version 1).
+ENTRIES = "images"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An image's entry as read: its file and its documents, not yet verified."""
+
+    path: str
+    documents: Mapping[str, bytes]
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -46,47 +76,111 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     return home / ".cache" / "manifest-lint"
 
 
+def encode(documents: Mapping[str, bytes]) -> bytes:
+    """An entry's bytes: :data:`MAGIC`, then per document ``DIGEST SIZE\\n`` and its bytes."""
+    parts = [MAGIC]
+    for digest, data in documents.items():
+        parts.append(f"{digest} {len(data)}\n".encode("ascii"))
+        parts.append(data)
+    return b"".join(parts)
+
+
+def decode(raw: bytes) -> dict[str, bytes] | None:
+    """The documents of an entry, not yet verified; None when it is not one."""
+    if not raw.startswith(MAGIC):
+        return None
+    documents: dict[str, bytes] = {}
+    view = memoryview(raw)
+    pos = len(MAGIC)
+    end = len(raw)
+    while pos < end:
+        eol = raw.find(b"\n", pos, pos + 200)
+        if eol < 0:
+            return None
+        try:
+            digest, size_text = raw[pos:eol].decode("ascii").split(" ")
+            size = int(size_text)
+        except ValueError:
+            return None
+        start = eol + 1
+        if size < 0 or start + size > end:
+            return None
+        documents[digest] = bytes(view[start : start + size])
+        pos = start + size
+    return documents
+
+
 class Cache:
-    """Verified, atomic, size-bounded storage of documents by digest. Thread-safe."""
+    """Verified, atomic, size-bounded storage of images' documents. Thread-safe."""
 
     def __init__(self, root: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.root = root
         self.max_bytes = max_bytes
+        #: Documents taken from the cache (or from memory), and documents not found.
         self.hits = 0
         self.misses = 0
         self._lock = threading.Lock()
         self._written = 0
-        self._directories: set[Path] = set()
-        self._blobs = str(root / "blobs")
+        self._directories: set[str] = set()
+        self._entries = str(root / ENTRIES)
+        self._recent: OrderedDict[str, bytes] = OrderedDict()
+        self._recent_bytes = 0
 
-    def _path(self, digest: str) -> tuple[Path, Digest] | None:
+    def _path(self, digest: str) -> tuple[str, str] | None:
+        """(directory, file) of the entry for ``digest``; None for what is not a digest."""
         try:
             parsed = Digest.parse(digest)
         except DigestFormatError:
             return None
         # Plain string joins: pathlib's operators cost more than the read itself here.
-        return Path(f"{self._blobs}/{parsed.algorithm}/{parsed.encoded}"), parsed
+        directory = f"{self._entries}/{parsed.algorithm}"
+        return directory, f"{directory}/{parsed.encoded}"
 
-    def get(self, digest: str) -> bytes | None:
-        """The verified bytes of ``digest``, or None."""
+    # -- reading -------------------------------------------------------------------
+    def read(self, digest: str) -> Entry | None:
+        """The entry of the image ``digest`` names (its documents not yet verified:
+        :meth:`take` verifies); None when there is no usable entry."""
         found = self._path(digest)
-        data = None
-        if found is not None:
-            path, parsed = found
+        if found is None:
+            return None
+        path = found[1]
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            info = os.fstat(fd)
+            raw = os.read(fd, MAX_ENTRY_SIZE + 1) if info.st_size <= MAX_ENTRY_SIZE else b""
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        documents = decode(raw) if len(raw) <= MAX_ENTRY_SIZE else None
+        if documents is None:
+            self._drop(path)  # not an entry of this format (torn, edited, or too large)
+            return None
+        if time.time() - info.st_mtime > _TOUCH_EVERY:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # for least-recently-used pruning; once a day is enough
+        return Entry(path, documents)
+
+    def take(self, digest: str, entry: Entry | None = None) -> bytes | None:
+        """The verified bytes of ``digest``, from ``entry`` (what :meth:`read` gave) or
+        from the documents this process fetched recently; None if neither has it."""
+        data = entry.documents.get(digest) if entry is not None else None
+        if data is not None and entry is not None:
             try:
-                with open(path, "rb") as handle:
-                    data = handle.read(MAX_DOCUMENT_SIZE + 1)
-                    touched = os.fstat(handle.fileno()).st_mtime
-            except OSError:
+                parsed = Digest.parse(digest)
+                valid = Digest.of(data, parsed.algorithm) == parsed
+            except DigestFormatError:
+                valid = False
+            if not valid:
+                # Corrupt (disk error, or someone edited it): drop the entry, fetch again.
+                self._drop(entry.path)
                 data = None
-            if data is not None and Digest.of(data, parsed.algorithm) != parsed:
-                # Corrupt (disk error, or someone edited it): drop it, fetch again.
-                with contextlib.suppress(OSError):
-                    path.unlink()
-                data = None
-            if data is not None and time.time() - touched > _TOUCH_EVERY:
-                with contextlib.suppress(OSError):
-                    os.utime(path)  # for least-recently-used pruning; once a day is enough
+        if data is None:
+            with self._lock:
+                data = self._recent.get(digest)
         with self._lock:
             if data is None:
                 self.misses += 1
@@ -94,24 +188,45 @@ class Cache:
                 self.hits += 1
         return data
 
-    def put(self, digest: str, data: bytes) -> None:
-        """Store ``data`` (which the caller verified) under ``digest``; errors are ignored:
-        a cache that cannot be written only costs speed."""
-        found = self._path(digest)
-        if found is None or len(data) > MAX_DOCUMENT_SIZE:
+    def remember(self, digest: str, data: bytes) -> None:
+        """Keep ``data`` (which the caller verified) in memory for other references."""
+        if len(data) > MAX_DOCUMENT_SIZE or self._path(digest) is None:
             return
-        path = found[0]
-        directory = path.parent
-        tmp = directory / f".tmp-{os.getpid()}-{threading.get_ident()}-{path.name}"
+        with self._lock:
+            if digest in self._recent:
+                return
+            self._recent[digest] = data
+            self._recent_bytes += len(data)
+            while self._recent_bytes > RECENT_BYTES:
+                _, old = self._recent.popitem(last=False)
+                self._recent_bytes -= len(old)
+
+    # -- writing -------------------------------------------------------------------
+    def write(self, digest: str, documents: Mapping[str, bytes]) -> None:
+        """Store ``documents`` (all verified by the caller, the image's own included)
+        as the entry of the image ``digest``. Errors are ignored: a cache that cannot
+        be written only costs speed."""
+        found = self._path(digest)
+        if found is None or digest not in documents:
+            return
+        raw = encode({d: b for d, b in documents.items() if self._path(d) is not None})
+        if len(raw) > MAX_ENTRY_SIZE:
+            return
+        directory, path = found
+        tmp = f"{directory}/.tmp-{os.getpid()}-{threading.get_ident()}-{digest[-16:]}"
         try:
             if directory not in self._directories:
-                directory.mkdir(parents=True, exist_ok=True)
+                os.makedirs(directory, exist_ok=True)
                 self._directories.add(directory)
             # O_EXCL: two writers of one entry never share a temporary file.
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
+                try:
+                    view = memoryview(raw)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                finally:
+                    os.close(fd)
                 os.replace(tmp, path)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -120,18 +235,38 @@ class Cache:
         except OSError:
             return
         with self._lock:
-            self._written += len(data)
+            self._written += len(raw)
             due = self._written > self.max_bytes // 10
             if due:
                 self._written = 0
         if due:
             self.prune()
 
+    # -- one document at a time (an image of one document) --------------------------
+    def get(self, digest: str) -> bytes | None:
+        """The verified bytes of the document ``digest`` names, stored as its own entry."""
+        return self.take(digest, self.read(digest))
+
+    def put(self, digest: str, data: bytes) -> None:
+        """Store one document as its own entry (the caller verified it)."""
+        self.remember(digest, data)
+        self.write(digest, {digest: data})
+
+    # -- housekeeping ----------------------------------------------------------------
+    def _drop(self, path: str) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
     def prune(self) -> None:
-        """Delete least recently used entries until the cache is within its bound."""
+        """Delete least recently used entries until the cache is within its bound
+        (and the one-file-per-document entries of cache format 1, which are not read)."""
+        old = self.root / "blobs"
+        if old.is_dir():
+            for path in old.glob("*/*"):
+                self._drop(str(path))
         entries = []
         total = 0
-        for path in (self.root / "blobs").glob("*/*"):
+        for path in (self.root / ENTRIES).glob("*/*"):
             try:
                 info = path.stat()
             except OSError:

@@ -7,6 +7,7 @@ pool and token cache; :class:`Registries` hands them out by host.
 from __future__ import annotations
 
 import email.utils
+import http.cookiejar
 import json
 import os
 import ssl
@@ -22,7 +23,7 @@ import tenacity
 
 from manifest_lint import __version__
 from manifest_lint import media_types as mt
-from manifest_lint.cache import Cache
+from manifest_lint.cache import Cache, Entry
 from manifest_lint.digest import Digest, DigestFormatError
 from manifest_lint.errors import (
     AuthenticationError,
@@ -34,11 +35,13 @@ from manifest_lint.errors import (
     UnsupportedMediaTypeError,
 )
 from manifest_lint.fetch import Fetched, verify
-from manifest_lint.model import MAX_DOCUMENT_SIZE, Descriptor
+from manifest_lint.limits import MAX_DOCUMENT_SIZE
+from manifest_lint.model import Descriptor
 from manifest_lint.reference import Reference
 from manifest_lint.registry.auth import RegistryAuth
 from manifest_lint.registry.credentials import find_credential
 from manifest_lint.registry.registries import Registries, RegistryOptions, is_loopback
+from manifest_lint.registry.transport import StdlibTransport, proxy_applies
 
 __all__ = [
     "USER_AGENT",
@@ -75,6 +78,21 @@ def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
     return context
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
+def _unverified() -> ssl.SSLContext:
+    """TLS without verification, for ``--insecure-registry`` hosts (as httpx's ``verify=False``)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _error_detail(response: httpx.Response) -> str:
     """The first error of an OCI error body (``{"errors": [{"code", "message"}]}``)."""
     try:
@@ -106,15 +124,25 @@ class RegistryClient:
         verify: bool | ssl.SSLContext = (
             False if host.lower() in options.insecure_registries else ssl_context(options)
         )
+        transport = options.transport
+        if transport is None and not proxy_applies(host):
+            # http.client under httpx: a third of httpcore's CPU per request (transport.py).
+            # Through a proxy, httpx's own transport (which reads the proxy variables).
+            transport = StdlibTransport(
+                ssl_context=verify if isinstance(verify, ssl.SSLContext) else _unverified()
+            )
         self._http = httpx.Client(
             auth=self.auth,
             verify=verify,
             timeout=min(options.request_timeout, options.timeout),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=True,
-            transport=options.transport,
+            transport=transport,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
             event_hooks={"response": [self._record]},
+            # Registries do not use cookies and docker ignores them; httpx would parse
+            # every response's headers into a cookie jar (a tenth of a request's CPU).
+            cookies=_NoCookies(),
         )
         # Loopback and insecure registries may speak plain http: try https first,
         # as docker does, and fall back once the TLS handshake fails.
@@ -565,9 +593,10 @@ class RegistrySource:
     """A :class:`~manifest_lint.fetch.Source` for one reference in a registry.
 
     With a cache, a tag is resolved with ``HEAD`` (which Docker Hub does not count
-    as a pull) and content is read from the cache by digest when it is there; a
-    cached digest reference needs no request at all. Without a cache, a tag is
-    fetched with one ``GET``.
+    as a pull) and content is read from the cache's entry for that digest when it
+    is there; a cached digest reference needs no request at all. What had to be
+    fetched is written to the cache when the source is closed, as one entry for
+    the image. Without a cache, a tag is fetched with one ``GET``.
     """
 
     def __init__(
@@ -579,25 +608,52 @@ class RegistrySource:
         self.what = str(reference)
         #: Everything for this reference, retries included, must be done by then.
         self.deadline = time.monotonic() + client.options.timeout
+        self._entry: Entry | None = None
+        #: The image's digest and the verified documents read for it, for the cache.
+        self._top = ""
+        self._documents: dict[str, bytes] = {}
+        self._fetched = False
 
     def close(self) -> None:
-        """Nothing to release: the client is shared by every reference of its host."""
+        """Write what was fetched to the cache (the client is shared: nothing else)."""
+        if self.cache is not None and self._fetched and self._top:
+            self.cache.write(self._top, self._documents)
+            self._fetched = False
+
+    def _cached(self, digest: str) -> bytes | None:
+        if self.cache is None:
+            return None
+        data = self.cache.take(digest, self._entry)
+        if data is not None:
+            self._documents[digest] = data
+        return data
+
+    def _keep(self, digest: str, data: bytes) -> None:
+        """A document fetched and verified: for this image's cache entry."""
+        if self.cache is not None:
+            self.cache.remember(digest, data)
+            self._documents[digest] = data
+            self._fetched = True
+
+    def _open(self, digest: str) -> None:
+        """The image is ``digest``: read its cache entry."""
+        self._top = digest
+        if self.cache is not None:
+            self._entry = self.cache.read(digest)
 
     def _by_digest(self, digest: str, media_type: str, what: str) -> Fetched:
-        if self.cache is not None:
-            data = self.cache.get(digest)
-            if data is not None:
-                return Fetched(data, media_type or _declared_type(data), digest)
+        data = self._cached(digest)
+        if data is not None:
+            return Fetched(data, media_type or _declared_type(data), digest)
 
         def get() -> Fetched:
-            fetched = self.client.get_manifest(
+            return self.client.get_manifest(
                 self.reference.repository, digest, what=what, deadline=self.deadline
             )
-            if self.cache is not None:
-                self.cache.put(fetched.digest, fetched.data)
-            return fetched
 
-        return self.client.once((self.reference.repository, digest), get)
+        fetched = self.client.once((self.reference.repository, digest), get)
+        self._keep(fetched.digest, fetched.data)
+        return fetched
 
     def resolve(self) -> Fetched:
         repository, tag, digest = (
@@ -606,6 +662,7 @@ class RegistrySource:
             self.reference.digest,
         )
         if digest:
+            self._open(digest)
             return self._by_digest(digest, "", self.what)
         if self.cache is not None:
             try:
@@ -615,21 +672,21 @@ class RegistrySource:
             except NotFoundError:
                 head = None  # a HEAD has no body: the GET below says what is missing
             if head is not None:
+                self._open(head.digest)
                 what = f"{self.what} (HEAD resolved it to {head.digest})"
                 return self._by_digest(head.digest, head.media_type, what)
         fetched = self.client.get_manifest(repository, tag, what=self.what, deadline=self.deadline)
-        if self.cache is not None:
-            self.cache.put(fetched.digest, fetched.data)
+        self._top = fetched.digest
+        self._keep(fetched.digest, fetched.data)
         return fetched
 
     def fetch(self, descriptor: Descriptor, *, manifest: bool) -> bytes:
         what = f"{self.what} {'manifest' if manifest else 'blob'} {descriptor.digest}"
         if manifest:
             return self._by_digest(descriptor.digest, descriptor.media_type, what).data
-        if self.cache is not None:
-            cached = self.cache.get(descriptor.digest)
-            if cached is not None:
-                return cached
+        cached = self._cached(descriptor.digest)
+        if cached is not None:
+            return cached
 
         def get() -> bytes:
             data = self.client.get_blob(
@@ -637,10 +694,11 @@ class RegistrySource:
             )
             if self.cache is not None:
                 verify(data, descriptor, what)  # never store what does not match its name
-                self.cache.put(descriptor.digest, data)
             return data
 
-        return self.client.once((self.reference.repository, descriptor.digest), get)
+        data = self.client.once((self.reference.repository, descriptor.digest), get)
+        self._keep(descriptor.digest, data)
+        return data
 
 
 def _declared_type(data: bytes) -> str:
