@@ -548,3 +548,76 @@ def test_both_backends_give_the_same_findings(index_doc: Document) -> None:
         ("p[linux/arm64]", Outcome.PASS, ""),
     ]
     assert run("celpy", spec, index_doc) == findings
+
+
+# ------------------------------------------------------------------ one activation per image
+
+SHARED_CASES = [
+    # variables in a chain, a message built from them, a trailing comment
+    "  params:\n    want: [linux/amd64, linux/s390x]\n"
+    "  variables:\n"
+    '    - name: have\n      expression: "image.platforms // a comment"\n'
+    '    - name: missing\n      expression: "params.want.filter(p, !(p in variables.have))"\n'
+    + validations(
+        check(
+            "size(variables.missing) == 0",
+            messageExpression="'missing: ' + joinStrings(variables.missing, ', ')",
+        )
+    ),
+    # platform scope, params, a failing and a passing platform
+    "  scope: platform\n  params:\n    max: 2\n"
+    + validations(check("platform.layerCount <= params.max", message="too many")),
+    # match conditions that read params and variables that fail at run time
+    "  params:\n    enabled: true\n  matchConditions:\n"
+    '    - name: enabled\n      expression: "params.enabled"\n'
+    "  variables:\n    - name: bad\n      expression: \"image.annotations['nope']\"\n"
+    + validations(check("variables.bad == 'x'")),
+    # a validation error next to a failure
+    validations(check("image.annotations['nope'] == ''"), check("false", message="no")),
+    # platform scope with a variable that reads the platform and the image
+    "  scope: platform\n  variables:\n"
+    '    - name: arch\n      expression: "platform.platform.architecture"\n'
+    + validations(check("variables.arch in image.platforms.map(p, p.split('/')[1])")),
+]
+
+
+def test_one_activation_per_image_gives_the_same_findings(
+    index_doc: Document, single_doc: Document
+) -> None:
+    """cel-expr-python evaluates an image's policies on one shared activation with
+    per-policy values bound in the expressions; every finding must be the one the
+    plain programs give (the same backend, one activation per evaluation). All cases
+    run together, so one policy's params or variables must never leak into another's."""
+    import dataclasses
+
+    backend = get_backend("cel-expr-python")
+    policies = [
+        p
+        for i, s in enumerate(SHARED_CASES)
+        for p in parse_policies(policy_yaml(s, f"p{i}"), f"p{i}.yaml")
+    ]
+    compiled = [compile_policy(p, backend, BUILTIN_FUNCTIONS) for p in policies]
+    assert all(c.shared is not None for c in compiled)
+    plain = [dataclasses.replace(c, shared=None) for c in compiled]
+    for document in (index_doc, single_doc):
+        shared_findings = evaluate(compiled, document, NOW)
+        assert shared_findings == evaluate(plain, document, NOW)
+        assert {f.outcome for f in shared_findings} >= {Outcome.PASS, Outcome.FAIL}
+    assert {f.outcome for f in evaluate(compiled, index_doc, NOW)} == set(Outcome) - {Outcome.SKIP}
+
+
+def test_params_cel_cannot_take_stay_with_their_own_policy(index_doc: Document) -> None:
+    """A YAML date in one policy's params is that policy's error, not every policy's."""
+    backend = get_backend("cel-expr-python")
+    dated = "  params:\n    since: 2024-01-01\n" + validations(check("has(params.since)"))
+    policies = [
+        *parse_policies(policy_yaml(dated, "dated"), "dated.yaml"),
+        *parse_policies(policy_yaml(validations(check("image.isIndex")), "plain"), "plain.yaml"),
+    ]
+    compiled = [compile_policy(p, backend, BUILTIN_FUNCTIONS) for p in policies]
+    assert [c.shared is None for c in compiled] == [True, False]
+    findings = evaluate(compiled, index_doc, NOW)
+    assert [(f.policy, f.outcome) for f in findings] == [
+        ("dated", Outcome.ERROR),
+        ("plain", Outcome.PASS),
+    ]
