@@ -962,3 +962,25 @@ def test_a_plugin_that_fails_to_import_is_named_not_a_traceback(
     # Blocking it by name lets the run go on without it.
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     assert main(["-p", "no:example", "-p", "no:broken", "oci:examples/multiarch:1.0"]) == 0
+
+
+def test_the_quick_look_for_installed_plugins(tmp_path: Path) -> None:
+    """No installed distribution declares the group: importlib.metadata is not even
+    imported. One that does, or a path it cannot look into (a zip), is a maybe."""
+    from manifest_lint.plugins import _may_have_entry_points
+
+    site = tmp_path / "site"
+    other = site / "other-1.0.dist-info"
+    other.mkdir(parents=True)
+    (other / "entry_points.txt").write_text("[console_scripts]\nother = other:main\n")
+    (site / "no_entry_points-2.0.dist-info").mkdir()
+    assert not _may_have_entry_points([str(site), str(tmp_path / "missing")])
+
+    legacy = site / "plugin.egg-info"
+    legacy.mkdir()
+    (legacy / "entry_points.txt").write_text("[manifest_lint]\nmine = my_plugin\n")
+    assert _may_have_entry_points([str(site)])
+
+    archive = tmp_path / "deps.zip"
+    archive.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    assert _may_have_entry_points([str(archive)])

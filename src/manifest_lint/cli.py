@@ -10,7 +10,6 @@ import enum
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -333,6 +332,8 @@ def _inspect(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     if reference.transport not in sources:
         raise UsageError(f"no source for transport {reference.transport!r}")
     options = _registry_options(args)
+    from concurrent.futures import ThreadPoolExecutor
+
     with Registries(options, _cache(args)) as registries, ThreadPoolExecutor(8) as pool:
         source = sources[reference.transport](reference, registries)
         try:

@@ -6,11 +6,12 @@ every field; changing a field's meaning needs a new :data:`DOCUMENT_VERSION`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from manifest_lint.model import Descriptor, HistoryEntry, Image, ImageConfig, PlatformImage
-from manifest_lint.platform import Platform
-from manifest_lint.reference import Reference
+if TYPE_CHECKING:  # (the offline path builds documents without loading the model)
+    from manifest_lint.model import Descriptor, HistoryEntry, Image, ImageConfig, PlatformImage
+    from manifest_lint.platform import Platform
+    from manifest_lint.reference import Reference
 
 DOCUMENT_VERSION = 1
 
@@ -52,7 +53,11 @@ def _history(entry: HistoryEntry) -> dict[str, Any]:
 
 def config_document(config: ImageConfig | None) -> dict[str, Any]:
     """The config fields; an absent config (an artifact) gives the same keys, empty."""
-    c = config or ImageConfig(digest="", media_type="")
+    if config is None:
+        from manifest_lint.model import ImageConfig
+
+        config = ImageConfig(digest="", media_type="")
+    c = config
     return {
         "digest": c.digest,
         "mediaType": c.media_type,

@@ -10,18 +10,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from manifest_lint.document import build_document, offline_document
 from manifest_lint.errors import InvalidReferenceError, SourceError
 from manifest_lint.evaluate import CompiledPolicy, evaluate, needs_registry
-from manifest_lint.fetch import load_image
 from manifest_lint.plugins import SourceOpener
 from manifest_lint.reference import Reference, parse_reference
 from manifest_lint.registry.registries import Registries
 from manifest_lint.reporters import Reporter
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
 from manifest_lint.results import (
     FETCH,
     REFERENCE,
@@ -135,6 +138,8 @@ def check(
     opener = plan.sources.get(reference.transport)
     if opener is None:
         return _error(target, REFERENCE, f"no source for transport {reference.transport!r}", *known)
+    from manifest_lint.fetch import load_image  # (not needed offline: lazily)
+
     try:
         source = opener(reference, registries)
         try:
@@ -163,15 +168,26 @@ def run(
 ) -> Summary:
     """Check every target concurrently; report results in the order given."""
     summary = Summary()
-    workers = max(1, plan.concurrency)
-    with (
-        ThreadPoolExecutor(workers, thread_name_prefix="ref") as refs,
-        ThreadPoolExecutor(workers, thread_name_prefix="doc") as docs,
-    ):
-        for result in refs.map(lambda t: check(t, plan, registries, docs), targets):
+
+    def report(results: Iterable[ReferenceResult]) -> None:
+        for result in results:
             summary.add(result, plan.fail_on)
             for reporter in reporters:
                 reporter.add(result)
+
+    if plan.offline:
+        # Nothing waits for a network: threads would only hand the GIL around (and
+        # importing concurrent.futures, which imports logging, costs a pre-commit run).
+        report(check(t, plan, registries, None) for t in targets)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = max(1, plan.concurrency)
+        with (
+            ThreadPoolExecutor(workers, thread_name_prefix="ref") as refs,
+            ThreadPoolExecutor(workers, thread_name_prefix="doc") as docs,
+        ):
+            report(refs.map(lambda t: check(t, plan, registries, docs), targets))
     summary.registries = {host: c.stats() for host, c in sorted(registries.clients().items())}
     if registries.cache is not None:
         summary.cache = {"hits": registries.cache.hits, "misses": registries.cache.misses}

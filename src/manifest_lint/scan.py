@@ -52,6 +52,7 @@ they are written as, so the ``on:`` of a workflow is the key ``"on"``, not ``Tru
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from bisect import bisect_right
@@ -192,6 +193,13 @@ _COMPOSE_VARIABLE = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 _SPECIAL_PARAMETERS = "@*#?-$!0"
 
 
+@functools.lru_cache(maxsize=32)
+def _special(escape: str, compose: bool, stop: str) -> re.Pattern[str]:
+    """The characters a word's plain run ends at."""
+    chars = {"$", escape, *([] if compose else ["'", '"']), *([stop] if stop else [])}
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(chars) if c) + "]")
+
+
 class _Substitution:
     """One word being substituted: the Dockerfile rules (BuildKit's shell lexer: quotes,
     the escape character, ``$name`` and ``${name...}``) or Compose's (``$$``, no quotes)."""
@@ -233,13 +241,18 @@ class _Substitution:
                 piece = _Text(self._single_quoted())
             elif ch == '"' and not self.compose:
                 piece = self._double_quoted()
-            else:
+            elif ch == self.escape:
                 self.pos += 1
-                if ch == self.escape:
-                    if self.pos == len(self.text):
-                        break
-                    ch = self._next()
-                piece = _Text(ch)
+                if self.pos == len(self.text):
+                    break
+                piece = _Text(self._next())
+            else:
+                # A run of plain characters at once (most words are nothing but).
+                end = _special(self.escape, self.compose, stop).search(self.text, self.pos)
+                stretch = end.start() if end else len(self.text)
+                parts.append(self.text[self.pos : stretch])
+                self.pos = stretch
+                continue
             parts.append(piece.value)
             problem = problem or piece.problem
         if stop:
