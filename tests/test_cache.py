@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,3 +198,45 @@ def test_a_warm_run_sends_one_head_per_tag_and_nothing_for_digests(
     assert warm["registries"][registry.host]["requests"] == {"HEAD": 1}  # type: ignore[index]
     assert warm["registries"][registry.host]["manifestGets"] == 0  # type: ignore[index]
     assert warm["cache"] == {"hits": 10, "misses": 0}
+
+
+class RecordingExecutor:
+    """An executor that runs in the calling thread and counts what it was given."""
+
+    def __init__(self) -> None:
+        self.mapped = 0
+
+    def map(self, fn: Any, items: Any) -> Any:
+        self.mapped += 1
+        return list(map(fn, items))
+
+
+@pytest.mark.registry
+def test_an_image_read_from_the_cache_is_read_in_the_calling_thread(
+    registry: RegistryServer, tmp_path: Path
+) -> None:
+    """Fetching from a registry uses the executor for the platforms; an image whose
+    entry is in the cache is read in the calling thread (threads would only pass the
+    GIL around)."""
+    from manifest_lint.fetch import load_image
+    from manifest_lint.reference import parse_reference
+    from manifest_lint.registry.client import Registries, RegistryOptions, RegistrySource
+
+    children = [build_manifest(p, layers=1, seed="local") for p in ("linux/amd64", "linux/arm64")]
+    built = build_index(children)
+    pushed = push(registry.url, "cache/local", built, "v1")
+    reference = parse_reference(pushed.reference)
+    cache = Cache(tmp_path / "cache")
+
+    def load() -> tuple[int, int]:
+        executor = RecordingExecutor()
+        with Registries(RegistryOptions(), cache) as registries:
+            source = RegistrySource(registries.client(reference.registry), reference, cache)
+            try:
+                image = load_image(reference, source, executor=executor)  # type: ignore[arg-type]
+            finally:
+                source.close()
+        return executor.mapped, len(image.platforms)
+
+    assert load() == (1, 2)  # cold: the platforms through the executor
+    assert load() == (0, 2)  # from the cache entry: in this thread

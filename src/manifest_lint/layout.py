@@ -148,6 +148,9 @@ def blob_path(digest: str) -> str:
 class LayoutSource:
     """A :class:`~manifest_lint.fetch.Source` for one reference into an OCI layout."""
 
+    #: Files on a local disk: read one after another (see ``fetch.load_image``).
+    local = True
+
     def __init__(self, reference: Reference) -> None:
         self.reference = reference
         self.path = reference.path

@@ -6,7 +6,7 @@ pool and token cache; :class:`Registries` hands them out by host.
 
 from __future__ import annotations
 
-import email.utils
+import functools
 import http.cookiejar
 import json
 import os
@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-import tenacity
 
 from manifest_lint import __version__
+
+if TYPE_CHECKING:
+    import tenacity
 from manifest_lint import media_types as mt
 from manifest_lint.cache import Cache, Entry
 from manifest_lint.digest import Digest, DigestFormatError
@@ -381,6 +383,8 @@ class RegistryClient:
                 raise first.pop()
             return attempt()
 
+        import tenacity  # (only when an attempt failed: start-up does not pay for it)
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_is_transient),
             wait=_wait,
@@ -528,7 +532,13 @@ MAX_ATTEMPTS = 5
 TRANSIENT_STATUSES = frozenset({502, 503, 504})
 #: Longest wait between attempts when the server does not say (seconds).
 MAX_BACKOFF = 8.0
-_backoff = tenacity.wait_exponential_jitter(multiplier=0.1, max=MAX_BACKOFF, jitter=0.2)
+
+
+@functools.cache
+def _backoff() -> Callable[[tenacity.RetryCallState], float]:
+    import tenacity
+
+    return tenacity.wait_exponential_jitter(multiplier=0.1, max=MAX_BACKOFF, jitter=0.2)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -540,7 +550,7 @@ def _wait(state: tenacity.RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome is not None else None
     if isinstance(exc, RegistryUnavailableError) and exc.retry_after is not None:
         return exc.retry_after
-    return float(_backoff(state))
+    return float(_backoff()(state))
 
 
 def parse_retry_after(value: str, now: datetime | None = None) -> float | None:
@@ -551,6 +561,8 @@ def parse_retry_after(value: str, now: datetime | None = None) -> float | None:
     if value.isdigit():
         return float(value)
     try:
+        import email.utils
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
@@ -613,6 +625,12 @@ class RegistrySource:
         self._top = ""
         self._documents: dict[str, bytes] = {}
         self._fetched = False
+
+    @property
+    def local(self) -> bool:
+        """Whether the cache has an entry for the image: its documents are read from
+        disk, one after another (see ``fetch.load_image``)."""
+        return self._entry is not None
 
     def close(self) -> None:
         """Write what was fetched to the cache (the client is shared: nothing else)."""
