@@ -171,6 +171,42 @@ def httpx_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
         return run_threads(get, repo, tags, c)
 
 
+def httpx_stdlib_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
+    """httpx's API on manifest-lint's http.client transport (what manifest-lint runs)."""
+    from manifest_lint.registry.transport import StdlibTransport
+
+    with httpx.Client(base_url=base, transport=StdlibTransport(), timeout=60.0) as client:
+
+        def get(path: str, headers: dict[str, str] | None) -> bytes:
+            response = client.get(path, headers=headers)
+            _check(response.status_code, path)
+            return response.content
+
+        return run_threads(get, repo, tags, c)
+
+
+def http_client_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
+    """The standard library's http.client alone, one connection per thread: what the
+    transport above costs without httpx on top."""
+    import http.client
+    import threading
+
+    url = httpx.URL(base)
+    local = threading.local()
+
+    def get(path: str, headers: dict[str, str] | None) -> bytes:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection(url.host, url.port, timeout=60.0)
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        body = response.read()
+        _check(response.status, path)
+        return body
+
+    return run_threads(get, repo, tags, c)
+
+
 def httpx2_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
     import httpx2
 
@@ -280,6 +316,9 @@ def variants(skip_httpx2: bool) -> list[tuple[str, int, Runner]]:
         ("httpx.Client + threads", 8, httpx_threads),
         ("httpx.Client + threads", 16, httpx_threads),
         ("httpx.Client + threads", 32, httpx_threads),
+        ("httpx.Client on StdlibTransport + threads", 8, httpx_stdlib_threads),
+        ("httpx.Client on StdlibTransport + threads", 16, httpx_stdlib_threads),
+        ("http.client + threads", 8, http_client_threads),
         ("manifest-lint RegistryClient + threads", 8, manifest_lint_threads),
         ("httpx.AsyncClient", 4, httpx_async),
         ("httpx.AsyncClient", 32, httpx_async),
