@@ -17,6 +17,7 @@ from typing import ClassVar
 import httpx
 import pytest
 
+from manifest_lint.registry.client import USER_AGENT
 from manifest_lint.registry.transport import StdlibTransport, proxy_applies
 
 
@@ -24,6 +25,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     ports: ClassVar[list[int]] = []
     seen: ClassVar[list[tuple[str, str, str]]] = []
+    cookies: ClassVar[list[str]] = []
 
     def log_message(self, *args: object) -> None:
         pass
@@ -42,6 +44,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Set-Cookie", "session=abc; Path=/")
+        Handler.cookies.append(self.headers.get("Cookie", ""))
         if path == "/truncated":
             self.send_header("Content-Length", "100")
             self.end_headers()
@@ -68,6 +72,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     Handler.ports.clear()
     Handler.seen.clear()
+    Handler.cookies.clear()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -191,3 +196,20 @@ def test_a_registry_behind_a_proxy_uses_httpx_own_transport(
     finally:
         behind.close()
         direct.close()
+
+
+def test_the_registry_client_keeps_no_cookies(server: str) -> None:
+    """Registries do not use cookies and docker ignores them: a Set-Cookie is not sent back."""
+    from manifest_lint.model import Descriptor
+    from manifest_lint.registry.client import RegistryClient, RegistryOptions
+
+    host = server.removeprefix("http://")
+    client = RegistryClient(host, RegistryOptions())
+    try:
+        blob = Descriptor("application/json", "sha256:" + "0" * 64, 12)
+        for _ in range(2):
+            assert client.get_blob("repo", blob, what="a blob") == b'{"ok": true}'
+    finally:
+        client.close()
+    assert Handler.cookies == ["", ""]
+    assert [s[2] for s in Handler.seen] == [USER_AGENT, USER_AGENT]

@@ -7,7 +7,6 @@ pool and token cache; :class:`Registries` hands them out by host.
 from __future__ import annotations
 
 import functools
-import http.cookiejar
 import json
 import os
 import ssl
@@ -80,10 +79,12 @@ def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
     return context
 
 
-class _NoCookies(http.cookiejar.CookieJar):
-    """A cookie jar that keeps nothing."""
+class _NoCookies(httpx.Cookies):
+    """Cookies that are never kept: registries do not use them and docker ignores them.
+    httpx's own jar turns every response into urllib request and email message objects
+    to look for ``Set-Cookie`` (about 0.1 ms of CPU per request)."""
 
-    def extract_cookies(self, response: Any, request: Any) -> None:
+    def extract_cookies(self, response: httpx.Response) -> None:
         return None
 
 
@@ -142,10 +143,13 @@ class RegistryClient:
             transport=transport,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
             event_hooks={"response": [self._record]},
-            # Registries do not use cookies and docker ignores them; httpx would parse
-            # every response's headers into a cookie jar (a tenth of a request's CPU).
-            cookies=_NoCookies(),
         )
+        self._http._cookies = _NoCookies()  # (httpx has no public switch for this)
+        #: What every request carries (httpx's defaults and ours), by lower-case name;
+        #: requests are built from it directly (httpx's build_request parses each URL
+        #: twice and merges cookies and query parameters we never have).
+        self._headers = {k.lower(): (k, v) for k, v in self._http.headers.items()}
+        self._timeouts = self._http.timeout.as_dict()
         # Loopback and insecure registries may speak plain http: try https first,
         # as docker does, and fall back once the TLS handshake fails.
         self._schemes = ["https", "http"] if insecure else ["https"]
@@ -233,7 +237,12 @@ class RegistryClient:
         while True:
             scheme = self._schemes[0]
             url = f"{scheme}://{self.host}{path}"
-            request = self._http.build_request(method, url, headers=headers)
+            merged = dict(self._headers)
+            for name, value in headers.items():
+                merged[name.lower()] = (name, value)
+            request = httpx.Request(
+                method, url, headers=list(merged.values()), extensions={"timeout": self._timeouts}
+            )
             try:
                 return self._http.send(request, stream=True)
             except AuthenticationError as exc:
