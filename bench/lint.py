@@ -423,7 +423,7 @@ def _run(args: argparse.Namespace, registry: RegistryServer, work: Path) -> int:
     warm: dict[int, list[Measured]] = {c: [] for c in args.concurrency}
     floor: dict[int, list[Measured]] = {c: [] for c in args.floor_concurrency}
     no_cache: list[Measured] = []
-    default = 8 if 8 in args.concurrency else args.concurrency[0]
+    default = 16 if 16 in args.concurrency else args.concurrency[0]
     for round_ in range(args.repeat):
         print(f"round {round_ + 1}/{args.repeat}:", flush=True)
         for c in args.floor_concurrency:

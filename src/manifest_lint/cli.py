@@ -254,7 +254,7 @@ def build_lint_parser(
     run.add_argument(
         "--concurrency",
         type=int,
-        default=8,
+        default=16,
         metavar="N",
         help="references read at once (default: %(default)s)",
     )

@@ -58,7 +58,7 @@ class Plan:
     sources: Mapping[str, SourceOpener]
     now: datetime
     fail_on: Severity = Severity.ERROR
-    concurrency: int = 8
+    concurrency: int = 16
     #: ``--offline``: no registry is asked; only policies that need nothing from one run
     #: on registry references (OCI layouts are local and still read).
     offline: bool = False
