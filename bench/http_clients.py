@@ -38,6 +38,7 @@ import time  # noqa: E402
 from collections.abc import Awaitable, Callable, Iterable  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
+from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
 import workload  # noqa: E402
@@ -159,16 +160,21 @@ def _check(status: int, path: str) -> None:
         raise RuntimeError(f"GET {path}: HTTP {status}")
 
 
+def _client_threads(client: Any, repo: str, tags: list[str], c: int) -> Tally:
+    """C threads sharing one synchronous httpx-style client."""
+
+    def get(path: str, headers: dict[str, str] | None) -> bytes:
+        response = client.get(path, headers=headers)
+        _check(response.status_code, path)
+        return bytes(response.content)
+
+    return run_threads(get, repo, tags, c)
+
+
 def httpx_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
     limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
     with httpx.Client(base_url=base, limits=limits, timeout=60.0) as client:
-
-        def get(path: str, headers: dict[str, str] | None) -> bytes:
-            response = client.get(path, headers=headers)
-            _check(response.status_code, path)
-            return response.content
-
-        return run_threads(get, repo, tags, c)
+        return _client_threads(client, repo, tags, c)
 
 
 def httpx_stdlib_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
@@ -176,13 +182,7 @@ def httpx_stdlib_threads(base: str, repo: str, tags: list[str], c: int) -> Tally
     from manifest_lint.registry.transport import StdlibTransport
 
     with httpx.Client(base_url=base, transport=StdlibTransport(), timeout=60.0) as client:
-
-        def get(path: str, headers: dict[str, str] | None) -> bytes:
-            response = client.get(path, headers=headers)
-            _check(response.status_code, path)
-            return response.content
-
-        return run_threads(get, repo, tags, c)
+        return _client_threads(client, repo, tags, c)
 
 
 def http_client_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
@@ -212,13 +212,7 @@ def httpx2_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
 
     limits = httpx2.Limits(max_connections=c, max_keepalive_connections=c)
     with httpx2.Client(base_url=base, limits=limits, timeout=60.0) as client:
-
-        def get(path: str, headers: dict[str, str] | None) -> bytes:
-            response = client.get(path, headers=headers)
-            _check(response.status_code, path)
-            return response.content
-
-        return run_threads(get, repo, tags, c)
+        return _client_threads(client, repo, tags, c)
 
 
 def manifest_lint_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
