@@ -660,3 +660,37 @@ def test_arbitrary_yaml_documents_raise_nothing(kind: str, document: Any) -> Non
 def test_detect_kind_never_raises(text: str) -> None:
     for name in ("Dockerfile", "x.yaml", ".github/workflows/x.yml", "x"):
         assert detect_kind(name, text) in (*KINDS, None)
+
+
+def test_offline_a_reference_written_again_is_evaluated_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Offline, policies see only the reference: one base image in many Dockerfiles is
+    evaluated once, and every place it is written still gets its own result."""
+    import json
+
+    from manifest_lint import runner
+    from manifest_lint.cli import main
+
+    calls: list[str] = []
+    real = runner.evaluate
+
+    def counting(policies: Any, document: Any, now: Any) -> Any:
+        calls.append(document["ref"]["raw"])
+        return real(policies, document, now)
+
+    monkeypatch.setattr(runner, "evaluate", counting)
+    files = []
+    for i in range(3):
+        path = tmp_path / f"Dockerfile.{i}"
+        path.write_text(f"FROM alpine:3.20\nFROM busybox:1.{i}\n")
+        files.append(str(path))
+    report = tmp_path / "report.json"
+    main(["scan", "--offline", "-q", "--json", str(report), *files])
+    capsys.readouterr()
+    results = json.loads(report.read_text())["results"]
+    assert len(results) == 6
+    assert sorted(calls) == ["alpine:3.20", "busybox:1.0", "busybox:1.1", "busybox:1.2"]
+    alpine = [r["findings"] for r in results if r["reference"] == "alpine:3.20"]
+    assert len(alpine) == 3
+    assert alpine[0] == alpine[1] == alpine[2]

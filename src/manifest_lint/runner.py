@@ -65,6 +65,8 @@ class Plan:
     #: Whether image configs are fetched (only when some policy may read them).
     configs: bool = True
     timer: Timer = field(default_factory=lambda: Timer())
+    #: ``--offline`` findings by reference as written (see :func:`_offline`).
+    offline_findings: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
 
 
 class Timer:
@@ -94,27 +96,33 @@ def _error(
 
 
 def _offline(target: Target, reference: Reference, plan: Plan) -> ReferenceResult:
-    """The result of a registry reference without asking the registry."""
-    document = offline_document(reference)
-    runnable = [p for p in plan.policies if not needs_registry(p.policy)]
-    started = time.thread_time()
-    findings = evaluate(runnable, document, plan.now)
-    plan.timer.add(time.thread_time() - started)
-    findings += [
-        Finding(
-            p.policy.name,
-            Outcome.SKIP,
-            p.policy.severity,
-            "needs the image from the registry (--offline)",
-        )
-        for p in plan.policies
-        if needs_registry(p.policy)
-    ]
+    """The result of a registry reference without asking the registry.
+
+    Offline, what policies see is the reference alone, so a reference written the
+    same way twice (one base image in many Dockerfiles) is evaluated once a run."""
+    findings = plan.offline_findings.get(reference.raw)
+    if findings is None:
+        document = offline_document(reference)
+        runnable = [p for p in plan.policies if not needs_registry(p.policy)]
+        started = time.thread_time()
+        found = evaluate(runnable, document, plan.now)
+        plan.timer.add(time.thread_time() - started)
+        found += [
+            Finding(
+                p.policy.name,
+                Outcome.SKIP,
+                p.policy.severity,
+                "needs the image from the registry (--offline)",
+            )
+            for p in plan.policies
+            if needs_registry(p.policy)
+        ]
+        findings = plan.offline_findings[reference.raw] = tuple(found)
     return ReferenceResult(
         target.reference,
         normalized=str(reference),
         registry=reference.registry,
-        findings=tuple(findings),
+        findings=findings,
         location=target.location,
     )
 
