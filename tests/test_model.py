@@ -14,6 +14,9 @@ from manifest_lint.model import MAX_INDEX_ENTRIES, ImageConfig, Index, Manifest
 D = "sha256:" + "0" * 64
 
 
+LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
 def desc(media_type: str = mt.OCI_MANIFEST, **extra: object) -> dict[str, object]:
     return {"mediaType": media_type, "digest": D, "size": 10, **extra}
 
@@ -72,6 +75,18 @@ def test_schema1_is_refused_with_a_clear_message() -> None:
         (
             manifest_bytes(config=desc(mt.OCI_CONFIG, size=True)),
             "m.config: field 'size' must be an integer",
+        ),
+        (
+            manifest_bytes(config=desc(mt.OCI_CONFIG, size=1.0)),
+            "m.config: field 'size' must be an integer",
+        ),
+        (
+            manifest_bytes(config=desc(7)),  # type: ignore[arg-type]
+            "m.config: field 'mediaType' must be a string",
+        ),
+        (
+            manifest_bytes(layers=[desc(LAYER, digest=None)]),
+            "m.layers[0]: field 'digest' is missing",
         ),
         (
             manifest_bytes(mediaType=mt.DOCKER_MANIFEST),

@@ -143,6 +143,17 @@ def _platform(obj: Mapping[str, Any], what: str) -> Platform:
     )
 
 
+_PLAIN_DESCRIPTOR = frozenset({"mediaType", "digest", "size"})
+
+
+def _valid_digest(text: str) -> bool:
+    try:
+        Digest.parse(text)
+    except DigestFormatError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Descriptor:
     media_type: str
@@ -157,6 +168,18 @@ class Descriptor:
     def from_json(cls, obj: Any, what: str) -> Descriptor:
         if not isinstance(obj, dict):
             raise ContentError(f"{what} must be a JSON object")
+        if obj.keys() <= _PLAIN_DESCRIPTOR:
+            # Most descriptors (layers, configs) have these three fields and no others:
+            # checked here directly; anything unusual takes the general path below.
+            media_type, digest, size = obj.get("mediaType"), obj.get("digest"), obj.get("size")
+            if (
+                type(media_type) is str
+                and type(digest) is str
+                and type(size) is int
+                and size >= 0
+                and _valid_digest(digest)
+            ):
+                return cls(media_type, digest, size, {})
         f = _Fields(obj, what)
         digest = f.text("digest", required=True)
         try:
