@@ -12,11 +12,13 @@ import http.server
 import socket
 import threading
 from collections.abc import Iterator
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
+from helpers.registry_server import RegistryServer
 from manifest_lint.registry.client import USER_AGENT
 from manifest_lint.registry.transport import StdlibTransport, proxy_applies
 
@@ -213,3 +215,42 @@ def test_the_registry_client_keeps_no_cookies(server: str) -> None:
         client.close()
     assert Handler.cookies == ["", ""]
     assert [s[2] for s in Handler.seen] == [USER_AGENT, USER_AGENT]
+
+
+@pytest.mark.registry
+def test_a_registry_behind_a_proxy_is_reached_through_it(
+    registry: RegistryServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With HTTPS_PROXY/HTTP_PROXY set, every request to the registry goes through the
+    proxy (httpx's own transport reads them), and the result is the same as direct."""
+    import json
+
+    from helpers.forward_proxy import ForwardProxy
+    from helpers.images import build_index, build_manifest, push
+    from manifest_lint.cli import main
+
+    children = [build_manifest(p, layers=1, seed="proxy") for p in ("linux/amd64", "linux/arm64")]
+    pushed = push(registry.url, "proxy/app", build_index(children), "v1")
+
+    def lint(name: str) -> dict[str, Any]:
+        report = tmp_path / f"{name}.json"
+        main([pushed.reference, "--no-cache", "--json", str(report), "-q"])
+        capsys.readouterr()
+        result: dict[str, Any] = json.loads(report.read_text())["results"][0]
+        return result
+
+    direct = lint("direct")
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ForwardProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        proxied = lint("proxied")
+    assert proxied["findings"] == direct["findings"]
+    assert proxied["digest"] == direct["digest"]
+    through = [target for method, target in proxy.log if method in ("GET", "HEAD")]
+    # The index by tag, 2 manifests and 2 configs, all to the registry, all via the proxy.
+    assert len([t for t in through if t.startswith(f"http://{registry.host}/v2/proxy/app/")]) == 5
