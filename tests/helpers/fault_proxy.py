@@ -42,8 +42,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from helpers.service import Service
 
 #: Longest a SLOW fault may hold an answer back (seconds).
 MAX_DELAY = 10.0
@@ -199,7 +200,7 @@ class Abort:
     size: int | None
 
 
-class FaultProxy:
+class FaultProxy(Service):
     """The proxy; a context manager. ``host`` is ``127.0.0.1:PORT`` to put in references."""
 
     def __init__(
@@ -265,17 +266,6 @@ class FaultProxy:
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def reset_counters(self) -> None:
         with self._lock:

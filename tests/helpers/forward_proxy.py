@@ -14,8 +14,9 @@ import select
 import socket
 import threading
 import urllib.parse
-from types import TracebackType
 from typing import ClassVar
+
+from helpers.service import Service
 
 _HOP_BY_HOP = frozenset(
     {
@@ -58,9 +59,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             for name, value in response.getheaders():
                 if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
                     self.send_header(name, value)
-            length_header = response.getheader("Content-Length")
+            announced = response.getheader("Content-Length") or "0"
             self.send_header(
-                "Content-Length", length_header if self.command == "HEAD" else str(len(data))
+                "Content-Length", announced if self.command == "HEAD" else str(len(data))
             )
             self.end_headers()
             if self.command != "HEAD":
@@ -98,7 +99,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             upstream.close()
 
 
-class ForwardProxy:
+class ForwardProxy(Service):
     """``with ForwardProxy() as proxy:``; ``proxy.url`` for HTTP(S)_PROXY, ``proxy.log``
     the (method, target) of every request it was sent."""
 
@@ -110,15 +111,10 @@ class ForwardProxy:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def __enter__(self) -> ForwardProxy:
+    def start(self) -> ForwardProxy:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()

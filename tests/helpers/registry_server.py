@@ -31,11 +31,12 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, Literal
 
 import httpx
 import yaml
+
+from helpers.service import Service
 
 from .token_issuer import DEFAULT_ISSUER, DEFAULT_SERVICE, Algorithm, KeyHeader, TokenIssuer
 
@@ -77,7 +78,7 @@ def bcrypt_htpasswd_line(username: str, password: str) -> str:
     return out.stdout.strip()
 
 
-class RegistryServer:
+class RegistryServer(Service):
     """A running ``docker-registry``; use as a context manager or call start()/stop().
 
     Attributes once started: ``host`` (``127.0.0.1:PORT``), ``url``
@@ -303,17 +304,6 @@ class RegistryServer:
         if self._own_dir and self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
-
-    def __enter__(self) -> RegistryServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ---------------------------------------------------------------- diagnostics
 

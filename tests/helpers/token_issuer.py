@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -48,6 +47,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from helpers.service import Service
 
 Algorithm = Literal["ES256", "RS256"]
 KeyHeader = Literal["x5c", "jwk", "kid"]
@@ -146,7 +147,7 @@ def _self_signed(key: _PrivateKey, common_name: str) -> x509.Certificate:
     )
 
 
-class TokenIssuer:
+class TokenIssuer(Service):
     """A Docker token server on 127.0.0.1, in a thread; a context manager.
 
     ``realm`` is the URL to configure as the registry's ``auth.token.realm``
@@ -235,17 +236,6 @@ class TokenIssuer:
             self._thread = None
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
-
-    def __enter__(self) -> TokenIssuer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def reset_counters(self) -> None:
         """Forget what was served so far (``issued``, ``scopes``, ``requests``)."""
