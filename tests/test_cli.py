@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +58,37 @@ def test_github_summary_is_written_once_per_run_but_not_from_pre_commit_chunks(
     annotations = _run_github({"GITHUB_STEP_SUMMARY": str(target), "PRE_COMMIT": "1"})
     assert annotations.startswith("::error title=manifest-lint%3A p::alpine:3: bad")
     assert not target.exists()
+
+
+def _command(*argv: str) -> subprocess.CompletedProcess[bytes]:
+    """The installed command's code path (``console_main``), in a process of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANIFEST_LINT_")}
+    env["MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "manifest_lint", *argv],
+        capture_output=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_command_ends_with_every_byte_written_and_its_exit_code(tmp_path: Path) -> None:
+    """console_main ends the process without tearing the interpreter down: what was
+    written must still arrive whole, and the exit code must be main()'s."""
+    refs = tmp_path / "refs.txt"
+    refs.write_text("oci:examples/multiarch:1.0\n" * 300)
+    done = _command("--format", "json", "--refs-file", str(refs), "--no-cache")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # whole: every line of a large report flushed
+    assert report["summary"]["references"] == 300
+    text = _command("--refs-file", str(refs), "--no-cache")
+    assert text.returncode == 0
+    assert text.stdout.decode().rstrip().splitlines()[-1].startswith("300 references:")
+    usage = _command("--fail-on", "nonsense", "oci:examples/multiarch:1.0")
+    assert usage.returncode == 2
+    assert b"--fail-on" in usage.stderr
+    failing = _command("--format", "json", "--select", "no-latest", "oci:examples/multiarch:latest")
+    assert failing.returncode in (1, 3), failing.stderr  # a failure or an error, not 0
+    assert json.loads(failing.stdout)["summary"]["references"] == 1
