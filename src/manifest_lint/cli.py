@@ -48,7 +48,9 @@ exit codes:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]  # raise instead of exit
-        raise UsageError(f"{self.prog}: {message}")
+        # Printed after "manifest-lint: error: ": name the subcommand, not the program twice.
+        where = self.prog.removeprefix("manifest-lint").strip()
+        raise UsageError(f"{where}: {message}" if where else message)
 
 
 def _add_registry_options(parser: argparse.ArgumentParser) -> None:
