@@ -317,14 +317,9 @@ class _Substitution:
         if self._peek() in "{}:":
             raise _BadSyntax("bad substitution")
         name = self._name()
-        op = self._next()
-        if op == "}":
+        op, colon = self._modifier()
+        if op == "}" and not colon:
             return self._plain(name)
-        colon = op == ":"
-        if colon:
-            op = self._next()
-        if not op:
-            raise _BadSyntax("missing '}'")
         if op in ("-", "+", "?"):
             return self._apply(name, op, colon, self.word("}"))
         if op in ("#", "%", "/"):
@@ -345,17 +340,25 @@ class _Substitution:
         self.pos = match.end()
         if not braced:
             return self._plain(name)
+        op, colon = self._modifier()
+        if op == "}" and not colon:
+            return self._plain(name)
+        if op not in ("-", "+", "?"):
+            raise _BadSyntax(f"unsupported modifier {':' if colon else ''}{op} after ${{{name}")
+        return self._apply(name, op, colon, self.word("}"))
+
+    def _modifier(self) -> tuple[str, bool]:
+        """After ``${name``: the operator (``}`` when there is none) and whether a
+        ``:`` came before it (``${name:}`` gives ``}`` with a colon: no modifier)."""
         op = self._next()
         if op == "}":
-            return self._plain(name)
+            return op, False
         colon = op == ":"
         if colon:
             op = self._next()
         if not op:
             raise _BadSyntax("missing '}'")
-        if op not in ("-", "+", "?"):
-            raise _BadSyntax(f"unsupported modifier {':' if colon else ''}{op} after ${{{name}")
-        return self._apply(name, op, colon, self.word("}"))
+        return op, colon
 
     def _plain(self, name: str) -> _Text:
         var = self.lookup(name)
