@@ -49,7 +49,12 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers.images import CREATED_ANNOTATION, REVISION, SOURCE, build_index, build_manifest, push
+from helpers.images import (
+    ANNOTATIONS,
+    build_index,
+    build_manifest,
+    push,
+)
 from helpers.registry_server import RegistryServer, free_port
 from helpers.reports import read_junit
 from manifest_lint import action
@@ -57,11 +62,6 @@ from manifest_lint.registry.credentials import DOCKER_HUB_KEY, find_credential
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION_YML = ROOT / "action.yml"
-ANNOTATIONS = {
-    SOURCE: "https://github.com/example/app",
-    REVISION: "0123456789abcdef0123456789abcdef01234567",
-    CREATED_ANNOTATION: "2024-01-02T03:04:05Z",
-}
 GITHUB_TOKEN = "ghs_harnessToken0123456789"
 #: A pinned reference that never needs a registry (offline runs).
 PINNED = "registry.example.com/team/app@sha256:" + "a" * 64

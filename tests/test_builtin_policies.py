@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from helpers.images import (
+    ANNOTATIONS,
     CREATED_ANNOTATION,
     REVISION,
     SOURCE,
@@ -30,11 +31,6 @@ from manifest_lint.cli import main
 
 pytestmark = pytest.mark.registry
 
-ANNOTATIONS = {
-    SOURCE: "https://github.com/example/app",
-    REVISION: "0123456789abcdef0123456789abcdef01234567",
-    CREATED_ANNOTATION: "2024-01-02T03:04:05Z",
-}
 ALL_KEYS = f"{SOURCE}, {REVISION}, {CREATED_ANNOTATION}"
 #: The built-in policies, by file.
 BUILTINS = sorted(

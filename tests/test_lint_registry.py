@@ -22,9 +22,7 @@ import httpx
 import pytest
 
 from helpers.images import (
-    CREATED_ANNOTATION,
-    REVISION,
-    SOURCE,
+    ANNOTATIONS,
     Pushed,
     build_index,
     build_manifest,
@@ -36,11 +34,6 @@ from manifest_lint.cli import main
 
 pytestmark = pytest.mark.registry
 
-ANNOTATIONS = {
-    SOURCE: "https://github.com/example/app",
-    REVISION: "0123456789abcdef0123456789abcdef01234567",
-    CREATED_ANNOTATION: "2024-01-02T03:04:05Z",
-}
 CONFIG = "policies:\n  required-platforms:\n    params: {platforms: [linux/amd64, linux/arm64]}\n"
 NOTE = "org.example.note"
 CONTROL_VALUE = "bell\x01escape\x1b[31mred"

@@ -23,9 +23,7 @@ import httpx
 import pytest
 
 from helpers.images import (
-    CREATED_ANNOTATION,
-    REVISION,
-    SOURCE,
+    ANNOTATIONS,
     Built,
     build_index,
     build_manifest,
@@ -42,11 +40,6 @@ MAX_RSS_MIB = 400
 OPEN_FILES = 256
 #: The whole run, as a bound (it takes a fraction of this).
 DEADLINE = 120.0
-ANNOTATIONS = {
-    SOURCE: "https://github.com/example/app",
-    REVISION: "0123456789abcdef0123456789abcdef01234567",
-    CREATED_ANNOTATION: "2024-01-02T03:04:05Z",
-}
 
 
 def _image(n: int) -> Built:

@@ -27,7 +27,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.images import CREATED_ANNOTATION, REVISION, SOURCE, build_index, build_manifest, push
+from helpers.images import (
+    ANNOTATIONS,
+    build_index,
+    build_manifest,
+    push,
+)
 from helpers.registry_server import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,11 +43,6 @@ GIT_IDENTITY = {
     "GIT_AUTHOR_EMAIL": "tests@example.invalid",
     "GIT_COMMITTER_NAME": "manifest-lint tests",
     "GIT_COMMITTER_EMAIL": "tests@example.invalid",
-}
-ANNOTATIONS = {
-    SOURCE: "https://github.com/example/app",
-    REVISION: "0123456789abcdef0123456789abcdef01234567",
-    CREATED_ANNOTATION: "2024-01-02T03:04:05Z",
 }
 
 

@@ -22,7 +22,12 @@ from typing import Any
 
 import pytest
 
-from helpers.images import CREATED_ANNOTATION, REVISION, SOURCE, build_index, build_manifest, push
+from helpers.images import (
+    ANNOTATIONS,
+    build_index,
+    build_manifest,
+    push,
+)
 from helpers.registry_server import RegistryServer
 from helpers.token_issuer import parse_scope
 from manifest_lint.cli import main
@@ -35,11 +40,6 @@ pytestmark = pytest.mark.registry
 #: Unique per test session: found anywhere, it can only have come from here.
 CANARY = f"canary-{secrets.token_hex(16)}"
 USER = "ci-bot"
-ANNOTATIONS = {
-    SOURCE: "https://github.com/example/app",
-    REVISION: "0123456789abcdef0123456789abcdef01234567",
-    CREATED_ANNOTATION: "2024-01-02T03:04:05Z",
-}
 #: The token lifetime for the refresh test: valid for TTL - EXPIRY_MARGIN seconds.
 TTL = 6
 

@@ -568,6 +568,13 @@ def build_index(
 
 # --------------------------------------------------------------------------- ready-made cases
 
+#: The annotations the built-in required-annotations policy asks for, as tests push them.
+ANNOTATIONS = {
+    SOURCE: "https://github.com/example/app",
+    REVISION: "0123456789abcdef0123456789abcdef01234567",
+    CREATED_ANNOTATION: "2024-01-02T03:04:05Z",
+}
+
 _OCI_ANNOTATIONS = {
     SOURCE: "https://github.com/example/manifest-lint-fixtures",
     REVISION: "0123456789abcdef0123456789abcdef01234567",
