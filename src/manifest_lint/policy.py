@@ -33,6 +33,7 @@ from manifest_lint.results import PolicyInfo, Severity
 from manifest_lint.yamlfile import (
     LocatedDict,
     LocatedList,
+    YamlDocument,
     YamlFileError,
     load_all,
     plain,
@@ -295,6 +296,13 @@ def parse_policies(
         documents = list(load_all(text, fast=fast))
     except YamlFileError as exc:
         raise PolicyError(exc.message, path=path, line=exc.line, column=exc.column) from None
+    return read_policies(documents, path, origin=origin)
+
+
+def read_policies(
+    documents: Iterable[YamlDocument], path: str, *, origin: str = "file"
+) -> list[Policy]:
+    """The policies of a policy file's parsed documents (:func:`parse_policies`)."""
     policies = [_Reader(path).read(doc.value, doc.line, origin) for doc in documents]
     if not policies:
         raise PolicyError("no policy in this file", path=path)

@@ -1,0 +1,223 @@
+"""The YAML reader: PyYAML's safe loader, made to keep positions and refuse aliases.
+
+Imported only when a YAML text has to be parsed (PyYAML's import is a tenth of an
+offline pre-commit run); :mod:`manifest_lint.yamlfile` is the interface.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from manifest_lint.yamlfile import LocatedDict, LocatedList, YamlDocument, YamlFileError
+
+#: What PyYAML's constructors raise for values they cannot read (``!!int ''``...).
+_CONSTRUCTOR_ERRORS = (ValueError, TypeError, AttributeError, OverflowError, LookupError)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_TYPED_KEY_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "null", "timestamp")
+)
+
+
+class _Located(yaml.constructor.SafeConstructor):
+    """Constructors that record positions; mixed into a PyYAML or a libyaml loader."""
+
+    #: Aliases (``*name``) are refused unless allowed: policies and configuration never
+    #: need them, and they are how "billion laughs" documents grow.
+    allow_aliases = False
+    #: Read unquoted keys as the text written (a workflow's ``on:`` is "on", not True).
+    keys_as_text = False
+    lines: list[str]
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        if not self.allow_aliases and (
+            node in self.constructed_objects or node in self.recursive_objects
+        ):
+            # Only reached with the libyaml loader; the Python one refuses the alias
+            # itself while composing, at the alias's position.
+            raise YamlFileError(
+                "YAML aliases (*name) are not allowed here (the anchor is at this position)",
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            )
+        try:
+            return super().construct_object(node, deep)
+        except _CONSTRUCTOR_ERRORS as exc:
+            # PyYAML's scalar constructors (!!timestamp, !!int, !!float...) raise these
+            # for values they cannot read; give them a position like any YAML error.
+            raise YamlFileError(
+                f"invalid YAML: cannot read this {node.tag.rpartition(':')[2]} value "
+                f"({type(exc).__name__}: {exc})",
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            ) from None
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep)
+        self.flatten_mapping(node)  # merge keys (<<)
+        result = LocatedDict()
+        result.line, result.column = node.start_mark.line + 1, node.start_mark.column + 1
+        result.key_positions = {}
+        result.value_positions = {}
+        result.value_styles = {}
+        for key_node, value_node in node.value:
+            if (
+                self.keys_as_text
+                and isinstance(key_node, yaml.ScalarNode)
+                and key_node.tag in _TYPED_KEY_TAGS
+            ):
+                key_node.tag = _STR_TAG
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                raise YamlFileError(
+                    f"mapping keys must be strings, not {key!r}",
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+            if key in result:
+                raise YamlFileError(
+                    f"duplicate key {key!r}",
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
+            result[key] = self.construct_object(value_node, deep=True)
+            result.key_positions[key] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
+            result.value_positions[key] = _value_start(value_node, self.lines)
+            if isinstance(value_node, yaml.ScalarNode):
+                result.value_styles[key] = value_node.style
+        return result
+
+    def construct_sequence(self, node: Any, deep: bool = False) -> Any:
+        result = LocatedList(self.construct_object(child, deep=True) for child in node.value)
+        result.line, result.column = node.start_mark.line + 1, node.start_mark.column + 1
+        result.item_positions = [
+            (child.start_mark.line + 1, child.start_mark.column + 1) for child in node.value
+        ]
+        return result
+
+
+def _value_start(node: Any, lines: list[str]) -> tuple[int, int]:
+    """1-based line and column where a value starts; for a block scalar (``|``, ``>``)
+    its first content line and indentation, since its text starts there, not at the
+    indicator (an explicit indentation indicator is not taken into account)."""
+    mark = node.start_mark
+    if not (isinstance(node, yaml.ScalarNode) and node.style in ("|", ">")):
+        return mark.line + 1, mark.column + 1
+    for number in range(mark.line + 1, min(node.end_mark.line + 1, len(lines))):
+        text = lines[number].rstrip("\r\0")
+        if text.strip():
+            return mark.line + 2, len(text) - len(text.lstrip(" ")) + 1
+    return mark.line + 2, 1
+
+
+class _Loader(
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    yaml.composer.Composer,
+    _Located,
+    yaml.resolver.Resolver,
+):
+    """The pure-Python loader: the clearest syntax errors, and aliases refused where
+    they are written. For policy and configuration files (small)."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _Located.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if not self.allow_aliases and self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
+            raise YamlFileError(
+                "YAML aliases (*name) are not allowed here",
+                event.start_mark.line + 1,
+                event.start_mark.column + 1,
+            )
+        return super().compose_node(parent, index)
+
+
+def _fast_loader() -> type[Any]:
+    """A loader on libyaml's parser when PyYAML has it (about 10x faster on large files;
+    terser syntax errors), else the Python one. For files being scanned for references."""
+    if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - PyPI wheels have it
+        return _Loader
+    parser: Any = importlib.import_module("yaml._yaml").CParser
+
+    class _FastLoader(parser, _Located, yaml.resolver.Resolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            parser.__init__(self, stream)
+            _Located.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    return _FastLoader
+
+
+_FastLoader = _fast_loader()
+
+
+for _cls in (_Loader, _FastLoader):
+    _cls.add_constructor("tag:yaml.org,2002:map", _Located.construct_mapping)  # type: ignore[type-var]  # the mixin's method
+    _cls.add_constructor("tag:yaml.org,2002:seq", _Located.construct_sequence)  # type: ignore[type-var]  # likewise
+
+
+def parse(
+    text: str, *, allow_aliases: bool = False, keys_as_text: bool = False, fast: bool = False
+) -> Iterator[YamlDocument]:
+    """What :func:`manifest_lint.yamlfile.load_all` returns, read by PyYAML."""
+    try:
+        _reject_unreadable(text)
+        loader: Any = _FastLoader(text) if fast else _Loader(text)
+    except yaml.YAMLError as exc:  # the reader refuses characters YAML cannot hold
+        raise YamlFileError("invalid YAML: " + " ".join(str(exc).split())) from None
+    loader.allow_aliases = allow_aliases
+    loader.keys_as_text = keys_as_text
+    loader.lines = text.split("\n")
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover - check_node() said there is one
+                break
+            value = loader.construct_document(node)
+            if value is not None:
+                yield YamlDocument(value, node.start_mark.line + 1)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlFileError(
+            f"invalid YAML: {problem}",
+            mark.line + 1 if mark else 0,
+            mark.column + 1 if mark else 0,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise YamlFileError(f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise YamlFileError("YAML nested too deeply") from None
+    except _CONSTRUCTOR_ERRORS as exc:  # from a constructor run outside construct_object
+        raise YamlFileError(f"invalid YAML: {type(exc).__name__}: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _reject_unreadable(text: str) -> None:
+    """What PyYAML's pure-Python reader refuses, checked before libyaml sees it (which
+    would otherwise fail on lone surrogates while encoding the text)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise yaml.YAMLError(
+            f"unacceptable character #x{ord(text[exc.start]):04x}: special characters "
+            "are not allowed"
+        ) from None
