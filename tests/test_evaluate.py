@@ -588,8 +588,6 @@ def test_one_activation_per_image_gives_the_same_findings(
     per-policy values bound in the expressions; every finding must be the one the
     plain programs give (the same backend, one activation per evaluation). All cases
     run together, so one policy's params or variables must never leak into another's."""
-    import dataclasses
-
     backend = get_backend("cel-expr-python")
     policies = [
         p
@@ -598,7 +596,8 @@ def test_one_activation_per_image_gives_the_same_findings(
     ]
     compiled = [compile_policy(p, backend, BUILTIN_FUNCTIONS) for p in policies]
     assert all(c.shared is not None for c in compiled)
-    plain = [dataclasses.replace(c, shared=None) for c in compiled]
+    plain = [compile_policy(p, backend, BUILTIN_FUNCTIONS, share=False) for p in policies]
+    assert all(c.shared is None for c in plain)
     for document in (index_doc, single_doc):
         shared_findings = evaluate(compiled, document, NOW)
         assert shared_findings == evaluate(plain, document, NOW)
@@ -621,3 +620,60 @@ def test_params_cel_cannot_take_stay_with_their_own_policy(index_doc: Document) 
         ("dated", Outcome.ERROR),
         ("plain", Outcome.PASS),
     ]
+
+
+class _CountingBackend:
+    """cel-expr-python, counting the expressions it is asked to compile."""
+
+    shares_activations = True
+
+    def __init__(self) -> None:
+        self.inner = get_backend("cel-expr-python")
+        self.compiled: list[str] = []
+
+    def compile(self, text: str, **kwargs: Any) -> Any:
+        self.compiled.append(text)
+        return self.inner.compile(text, **kwargs)
+
+    def activation(self, values: Any) -> Any:
+        return self.inner.activation(values)
+
+
+def test_each_expression_is_compiled_once_at_start_up(index_doc: Document) -> None:
+    """Shared programs are what runs; the plain ones are not compiled beside them."""
+    backend = _CountingBackend()
+    policies = [
+        p
+        for i, s in enumerate(SHARED_CASES)
+        for p in parse_policies(policy_yaml(s, f"p{i}"), f"p{i}.yaml")
+    ]
+    compiled = [compile_policy(p, backend, BUILTIN_FUNCTIONS) for p in policies]  # type: ignore[arg-type]
+    expressions = sum(
+        len(p.match_conditions)
+        + len(p.variables)
+        + sum(1 + (v.message_expression is not None) for v in p.validations)
+        for p in policies
+    )
+    assert len(backend.compiled) == expressions
+    assert all(c.shared is not None for c in compiled)
+    assert all(text.startswith("cel.bind(params") for text in backend.compiled)
+    evaluate(compiled, index_doc, NOW)  # later platforms' programs: compiled on first use
+    assert len(backend.compiled) > expressions
+    assert all(text.startswith("cel.bind(params") for text in backend.compiled)  # never plain
+
+
+def test_a_policy_only_the_shared_typing_refuses_runs_plain(index_doc: Document) -> None:
+    """Inlined into the shared form, a variable has its literal's type, and ``'a' + 1``
+    does not type-check; plain, it is a run-time error, as without sharing."""
+    spec = "  variables:\n    - name: text\n      expression: \"'a'\"\n" + validations(
+        check("variables.text + 1 == 2")
+    )
+    [policy] = parse_policies(policy_yaml(spec), "p.yaml")
+    backend = get_backend("cel-expr-python")
+    compiled = compile_policy(policy, backend, BUILTIN_FUNCTIONS)
+    assert compiled.shared is None
+    [finding] = evaluate([compiled], index_doc, NOW)
+    assert finding.outcome is Outcome.ERROR
+    assert "_+_(string, int64)" in finding.message
+    unshared = compile_policy(policy, backend, BUILTIN_FUNCTIONS, share=False)
+    assert evaluate([unshared], index_doc, NOW) == [finding]

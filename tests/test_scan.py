@@ -694,3 +694,56 @@ def test_offline_a_reference_written_again_is_evaluated_once(
     alpine = [r["findings"] for r in results if r["reference"] == "alpine:3.20"]
     assert len(alpine) == 3
     assert alpine[0] == alpine[1] == alpine[2]
+
+
+def test_offline_policies_are_compiled_plain_and_give_the_online_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Offline, what policies see is the reference alone: the shared forms (dearer to
+    compile) are not built, and the findings are those the shared forms give."""
+    import json
+
+    from manifest_lint import evaluate
+    from manifest_lint.cli import main
+
+    shared: list[str] = []
+    real = evaluate.Shared.__init__
+
+    def counting(self: Any, policy: Any, *args: Any) -> None:
+        shared.append(policy.name)
+        real(self, policy, *args)
+
+    monkeypatch.setattr(evaluate.Shared, "__init__", counting)
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        f"FROM alpine:3.20\nFROM quay.io/x/y:latest\nFROM busybox@sha256:{'a' * 64}\n"
+    )
+    report = tmp_path / "report.json"
+    main(["scan", "--offline", "-q", "--json", str(report), str(dockerfile)])
+    capsys.readouterr()
+    assert shared == []
+    findings = [r["findings"] for r in json.loads(report.read_text())["results"]]
+    assert len(findings) == 3
+
+    failed = {f["policy"] for r in findings for f in r if f["outcome"] == "fail"}
+    assert failed == {"pinned-digest", "no-latest"}
+
+    # The shared forms give the same findings on these references.
+    from datetime import UTC, datetime
+
+    from manifest_lint.builtin import builtin_policies
+    from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
+    from manifest_lint.document import offline_document
+    from manifest_lint.reference import parse_reference
+
+    backend = get_backend("cel-expr-python")
+    offline = [p for p in builtin_policies() if not evaluate.needs_registry(p)]
+    plain, sharing = (
+        evaluate.compile_policies(offline, backend, BUILTIN_FUNCTIONS, share=share)
+        for share in (False, True)
+    )
+    assert shared == [p.name for p in offline]
+    now = datetime.now(UTC)
+    for raw in ("alpine:3.20", "quay.io/x/y:latest", f"busybox@sha256:{'a' * 64}"):
+        document = offline_document(parse_reference(raw))
+        assert evaluate.evaluate(plain, document, now) == evaluate.evaluate(sharing, document, now)

@@ -523,7 +523,7 @@ def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
             f"unknown CEL backend {backend_name!r} (available: {', '.join(sorted(backends))})"
         )
     backend = backends[backend_name]()
-    compiled = compile_policies(policies, backend, host.functions())
+    compiled = compile_policies(policies, backend, host.functions(), share=not args.offline)
     targets = _read_targets(args, _scan_targets(args.files) if scan else [])
     options = _registry_options(args)
 

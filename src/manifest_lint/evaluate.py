@@ -9,16 +9,14 @@ something other than a bool, is an ERROR finding for that policy and image
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from manifest_lint.cel import CelBackend, CelFunction, CelProgram
 from manifest_lint.errors import EvaluationError, ExpressionError, PolicyError
@@ -36,16 +34,14 @@ VARIABLES: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class CompiledValidation:
+class CompiledValidation(NamedTuple):
     program: CelProgram
     expression: Expression
     message: str
     message_program: CelProgram | None
 
 
-@dataclass(frozen=True)
-class Programs:
+class Programs(NamedTuple):
     """What one evaluation of a policy runs: match conditions, variables, validations."""
 
     match_conditions: tuple[tuple[str, CelProgram], ...]
@@ -53,18 +49,38 @@ class Programs:
     validations: tuple[CompiledValidation, ...]
 
 
-@dataclass(frozen=True)
 class CompiledPolicy:
-    policy: Policy
-    match_conditions: tuple[tuple[str, CelProgram], ...]
-    variables: tuple[tuple[str, CelProgram], ...]
-    validations: tuple[CompiledValidation, ...]
-    #: The same programs for one shared activation per image (backends that can).
-    shared: Shared | None = None
+    """A policy ready to evaluate.
+
+    ``programs`` run on an activation of the policy's own; ``shared`` (backends that
+    share one activation per image, see :class:`Shared`) run on the image's shared
+    activation. Where the shared programs compiled, the plain ones are compiled only
+    if they are needed (a policy whose shared programs cannot run on some image).
+    """
+
+    __slots__ = ("_build", "_lock", "_programs", "policy", "shared")
+
+    def __init__(
+        self,
+        policy: Policy,
+        programs: Programs | Callable[[], Programs],
+        shared: Shared | None = None,
+    ) -> None:
+        self.policy = policy
+        self.shared = shared
+        self._programs = programs if isinstance(programs, Programs) else None
+        self._build = None if isinstance(programs, Programs) else programs
+        self._lock = threading.Lock()
 
     @property
     def programs(self) -> Programs:
-        return Programs(self.match_conditions, self.variables, self.validations)
+        """The plain programs (raises :class:`PolicyError` if they do not compile)."""
+        if self._programs is None:
+            with self._lock:
+                if self._programs is None:
+                    assert self._build is not None
+                    self._programs = self._build()
+        return self._programs
 
 
 #: Every policy's ``params``, by policy, in the activation an image's policies share.
@@ -85,10 +101,10 @@ class Shared:
     per platform is bound inside the expression with ``cel.bind`` (the bindings
     extension): ``params`` from ``__params``, each variable of ``variables`` in
     order, and for a platform-scoped policy ``platform`` as ``image.manifests[j]``
-    (programs are compiled per platform position, on first use). The original
-    expressions were compiled first and gave any compile error its position; a
-    variable is still evaluated on its own first, so its failure is reported as
-    the variable's.
+    (programs are compiled per platform position, on first use). Where a rewritten
+    expression does not compile, the original is compiled to give the error its
+    position (:func:`compile_policy`); a variable is still evaluated on its own
+    first, so its failure is reported as the variable's.
     """
 
     def __init__(
@@ -180,30 +196,45 @@ def _compile(
 
 
 def compile_policy(
-    policy: Policy, backend: CelBackend, functions: Sequence[CelFunction]
+    policy: Policy,
+    backend: CelBackend,
+    functions: Sequence[CelFunction],
+    *,
+    share: bool = True,
 ) -> CompiledPolicy:
+    """``policy`` compiled, or a :class:`PolicyError` naming where it does not compile.
+
+    Each expression is compiled once at start-up: in its shared form where the backend
+    shares activations (``share``) and the policy's params allow it, else plain. A
+    shared form that does not compile is compiled plain, which gives the error its
+    position in the file (or, where only the shared form's stricter typing refused it,
+    runs plain)."""
+
     def build(expression: Expression) -> CelProgram:
         return _compile(backend, expression, functions, policy)
 
-    compiled = CompiledPolicy(
-        policy=policy,
-        match_conditions=tuple((m.name, build(m.expression)) for m in policy.match_conditions),
-        variables=tuple((v.name, build(v.expression)) for v in policy.variables),
-        validations=tuple(
-            CompiledValidation(
-                build(v.expression),
-                v.expression,
-                v.message,
-                build(v.message_expression) if v.message_expression else None,
-            )
-            for v in policy.validations
-        ),
-    )
-    if not getattr(backend, "shares_activations", False) or not _plain(policy.params):
-        return compiled
-    # Compiled on first use: a run that evaluates nothing (--offline skips, a bad
-    # reference) does not pay for it at start-up.
-    return dataclasses.replace(compiled, shared=Shared(policy, backend, functions))
+    def plain() -> Programs:
+        return Programs(
+            match_conditions=tuple((m.name, build(m.expression)) for m in policy.match_conditions),
+            variables=tuple((v.name, build(v.expression)) for v in policy.variables),
+            validations=tuple(
+                CompiledValidation(
+                    build(v.expression),
+                    v.expression,
+                    v.message,
+                    build(v.message_expression) if v.message_expression else None,
+                )
+                for v in policy.validations
+            ),
+        )
+
+    if share and getattr(backend, "shares_activations", False) and _plain(policy.params):
+        shared = Shared(policy, backend, functions)
+        # The first platform's programs for a platform-scoped policy: the others differ
+        # only in the position and are compiled when an image has them.
+        if shared.programs(0 if policy.scope == "platform" else None) is not None:
+            return CompiledPolicy(policy, plain, shared)
+    return CompiledPolicy(policy, plain())
 
 
 def _plain(value: Any) -> bool:
@@ -219,9 +250,16 @@ def _plain(value: Any) -> bool:
 
 
 def compile_policies(
-    policies: Sequence[Policy], backend: CelBackend, functions: Sequence[CelFunction]
+    policies: Sequence[Policy],
+    backend: CelBackend,
+    functions: Sequence[CelFunction],
+    *,
+    share: bool = True,
 ) -> list[CompiledPolicy]:
-    return [compile_policy(p, backend, functions) for p in policies]
+    """Every policy compiled (:func:`compile_policy`). ``share=False`` for runs whose
+    images cost nothing to convert (``--offline``: the reference alone), where the
+    shared forms, two to three times dearer to compile, would not pay for themselves."""
+    return [compile_policy(p, backend, functions, share=share) for p in policies]
 
 
 _STRING_LITERAL = re.compile(
@@ -289,7 +327,10 @@ def _evaluate_one(
     policy = compiled.policy
     shared = programs is not None
     if programs is None:
-        programs = compiled.programs
+        try:
+            programs = compiled.programs
+        except PolicyError as exc:  # compiled shared, not plain: not seen, but fail closed
+            return Finding(policy.name, Outcome.ERROR, policy.severity, str(exc), platform)
 
     def finding(outcome: Outcome, message: str, details: tuple[str, ...] = ()) -> Finding:
         return Finding(policy.name, outcome, policy.severity, message, platform, details)
