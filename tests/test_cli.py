@@ -92,3 +92,23 @@ def test_the_command_ends_with_every_byte_written_and_its_exit_code(tmp_path: Pa
     failing = _command("--format", "json", "--select", "no-latest", "oci:examples/multiarch:latest")
     assert failing.returncode in (1, 3), failing.stderr  # a failure or an error, not 0
     assert json.loads(failing.stdout)["summary"]["references"] == 1
+
+
+@pytest.mark.parametrize("columns", ["", "0", "junk", "52", "200"])
+def test_help_is_wrapped_as_argparse_wraps_it(
+    columns: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The formatter that spares argparse's shutil import measures the terminal as
+    shutil does: $COLUMNS, else stdout's terminal, else 80."""
+    import argparse
+    import shutil
+
+    from manifest_lint import cli
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert cli._terminal_columns() == shutil.get_terminal_size().columns
+    main(["--help"])
+    ours = capsys.readouterr().out
+    monkeypatch.setattr(cli, "_Formatter", argparse.RawDescriptionHelpFormatter)
+    main(["--help"])
+    assert ours == capsys.readouterr().out

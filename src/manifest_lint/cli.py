@@ -53,6 +53,38 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{where}: {message}" if where else message)
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, without its ``import shutil`` (and through it bz2, lzma and
+    zlib, 2-3 ms): argparse makes one for every option added, to check its metavar, and
+    the width is only used by ``--help``."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    """What ``shutil.get_terminal_size().columns`` gives: ``$COLUMNS``, else the width
+    of the terminal on stdout, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def _add_registry_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("registry access")
     group.add_argument(
@@ -110,7 +142,7 @@ def build_inspect_parser() -> argparse.ArgumentParser:
         description="Show the policy document of an image reference: every platform "
         "manifest, layer and config, and the attestations, as text or JSON.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     inspect.add_argument(
         "reference",
@@ -166,7 +198,7 @@ def build_lint_parser(
         else "manifest-lint [OPTIONS] REF... | manifest-lint {inspect,scan,plugins} ...",
         description=SCAN_DESCRIPTION if scan else LINT_DESCRIPTION,
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"manifest-lint {__version__}")
     if scan:
@@ -570,7 +602,8 @@ def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
             offline=args.offline,
             configs=needs_configs(policies),
         )
-        with Registries(options, _cache(args)) as registries:
+        # Offline, nothing is fetched: the cache is neither read nor written.
+        with Registries(options, None if args.offline else _cache(args)) as registries:
             summary = run(plan, targets, registries, reporters)
         ok = True
     finally:

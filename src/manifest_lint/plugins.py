@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pluggy
 
@@ -121,8 +121,7 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             ) from exc
 
 
-@dataclass(frozen=True)
-class Registered:
+class Registered(NamedTuple):
     """A thing a plugin registered, and which plugin did."""
 
     name: str

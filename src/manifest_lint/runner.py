@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from manifest_lint.document import build_document, offline_document
 from manifest_lint.errors import InvalidReferenceError, SourceError
@@ -37,8 +37,7 @@ from manifest_lint.results import (
 )
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A reference to check, and where it was found (for references read from files).
 
     ``problem`` says why a reference found in a file cannot be resolved (a variable

@@ -57,9 +57,8 @@ import json
 import re
 from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 from manifest_lint import yamlfile
 from manifest_lint.errors import ConfigError, UsageError
@@ -73,8 +72,7 @@ WORKFLOW = "workflow"
 KINDS = (DOCKERFILE, COMPOSE, KUBERNETES, WORKFLOW)
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """One image reference found in a file.
 
     ``reference`` is the text after substitution, or ``""`` when it cannot be
@@ -169,8 +167,7 @@ class _BadSyntax(Exception):
     """A substitution that does not parse; never leaves this module."""
 
 
-@dataclass(frozen=True)
-class _Var:
+class _Var(NamedTuple):
     """A variable as substitution sees it: a value, unset (``value`` None; ``problem``
     says why a plain reference cannot be resolved), or ``opaque``: set to a value
     only the builder knows, so any use of it is a ``problem``."""
@@ -180,8 +177,7 @@ class _Var:
     opaque: bool = False
 
 
-@dataclass(frozen=True)
-class _Text:
+class _Text(NamedTuple):
     """Substituted text, and the first reason it is not the real value ("" if none)."""
 
     value: str
@@ -421,8 +417,7 @@ class _DockerfileError(Exception):
         self.line = line
 
 
-@dataclass(frozen=True)
-class _Instruction:
+class _Instruction(NamedTuple):
     """One instruction, continuation lines joined, and where each piece came from:
     ``text[starts[i]:]`` was written at ``places[i]`` (line, column)."""
 

@@ -9,9 +9,8 @@ name them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Policy and configuration files larger than this are refused.
 MAX_YAML_SIZE = 1024 * 1024
@@ -50,8 +49,7 @@ class LocatedList(list[Any]):
     item_positions: list[tuple[int, int]]
 
 
-@dataclass(frozen=True)
-class YamlDocument:
+class YamlDocument(NamedTuple):
     value: Any
     line: int
 

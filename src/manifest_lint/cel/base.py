@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from manifest_lint.errors import EvaluationError, ExpressionError, PluginError
 
@@ -282,8 +282,7 @@ class CelBackend(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One compile problem as a backend reports it (1-based line and column, 0 if unknown)."""
 
     message: str

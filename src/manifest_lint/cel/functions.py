@@ -15,11 +15,12 @@
 from __future__ import annotations
 
 from manifest_lint.cel.base import STRING, CelFunction, list_of
-from manifest_lint.platform import parse_platform
 
 
 def normalize_platform(text: str) -> str:
     """``normalizePlatform``: raises ``PlatformFormatError`` (a ValueError) for a non-platform."""
+    from manifest_lint.platform import parse_platform  # (only when a policy calls it)
+
     return str(parse_platform(text))
 
 
