@@ -666,7 +666,7 @@ def test_offline_a_reference_written_again_is_evaluated_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Offline, policies see only the reference: one base image in many Dockerfiles is
-    evaluated once, and every place it is written still gets its own result."""
+    parsed and evaluated once, and every place it is written still gets its own result."""
     import json
 
     from manifest_lint import runner
@@ -680,6 +680,14 @@ def test_offline_a_reference_written_again_is_evaluated_once(
         return real(policies, document, now)
 
     monkeypatch.setattr(runner, "evaluate", counting)
+    parsed: list[str] = []
+    real_parse = runner.parse_reference
+
+    def counting_parse(text: str, *args: Any) -> Any:
+        parsed.append(text)
+        return real_parse(text, *args)
+
+    monkeypatch.setattr(runner, "parse_reference", counting_parse)
     files = []
     for i in range(3):
         path = tmp_path / f"Dockerfile.{i}"
@@ -691,9 +699,11 @@ def test_offline_a_reference_written_again_is_evaluated_once(
     results = json.loads(report.read_text())["results"]
     assert len(results) == 6
     assert sorted(calls) == ["alpine:3.20", "busybox:1.0", "busybox:1.1", "busybox:1.2"]
-    alpine = [r["findings"] for r in results if r["reference"] == "alpine:3.20"]
-    assert len(alpine) == 3
-    assert alpine[0] == alpine[1] == alpine[2]
+    assert sorted(parsed) == sorted(calls)  # and parsed once
+    alpine = [r for r in results if r["reference"] == "alpine:3.20"]
+    assert [r["location"]["path"] for r in alpine] == files
+    assert alpine[0]["findings"] == alpine[1]["findings"] == alpine[2]["findings"]
+    assert {r["normalized"] for r in alpine} == {"docker.io/library/alpine:3.20"}
 
 
 def test_offline_policies_are_compiled_plain_and_give_the_online_findings(

@@ -7,6 +7,7 @@ ERROR result, so every report names every reference given.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,8 +65,26 @@ class Plan:
     #: Whether image configs are fetched (only when some policy may read them).
     configs: bool = True
     timer: Timer = field(default_factory=lambda: Timer())
-    #: ``--offline`` findings by reference as written (see :func:`_offline`).
-    offline_findings: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+    #: ``--offline``: (normalized, registry, findings) by registry reference as written
+    #: (see :func:`_offline`).
+    offline_results: dict[str, tuple[str, str, tuple[Finding, ...]]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def offline_policies(self) -> tuple[list[CompiledPolicy], list[Finding]]:
+        """``--offline``: the policies that run on a reference alone, and the skip
+        findings of the others (which need the image)."""
+        runnable = [p for p in self.policies if not needs_registry(p.policy)]
+        skipped = [
+            Finding(
+                p.policy.name,
+                Outcome.SKIP,
+                p.policy.severity,
+                "needs the image from the registry (--offline)",
+            )
+            for p in self.policies
+            if needs_registry(p.policy)
+        ]
+        return runnable, skipped
 
 
 class Timer:
@@ -98,29 +117,30 @@ def _offline(target: Target, reference: Reference, plan: Plan) -> ReferenceResul
     """The result of a registry reference without asking the registry.
 
     Offline, what policies see is the reference alone, so a reference written the
-    same way twice (one base image in many Dockerfiles) is evaluated once a run."""
-    findings = plan.offline_findings.get(reference.raw)
-    if findings is None:
-        document = offline_document(reference)
-        runnable = [p for p in plan.policies if not needs_registry(p.policy)]
-        started = time.thread_time()
-        found = evaluate(runnable, document, plan.now)
-        plan.timer.add(time.thread_time() - started)
-        found += [
-            Finding(
-                p.policy.name,
-                Outcome.SKIP,
-                p.policy.severity,
-                "needs the image from the registry (--offline)",
-            )
-            for p in plan.policies
-            if needs_registry(p.policy)
-        ]
-        findings = plan.offline_findings[reference.raw] = tuple(found)
+    same way twice (one base image in many Dockerfiles) is evaluated once a run
+    (:func:`_offline_again` gives the others their result)."""
+    runnable, skipped = plan.offline_policies
+    document = offline_document(reference)
+    started = time.thread_time()
+    found = evaluate(runnable, document, plan.now)
+    plan.timer.add(time.thread_time() - started)
+    known = (str(reference), reference.registry, (*found, *skipped))
+    plan.offline_results[target.reference] = known
+    return _offline_result(target, known)
+
+
+def _offline_again(target: Target, plan: Plan) -> ReferenceResult | None:
+    """The result of a registry reference already evaluated offline, at this place."""
+    known = plan.offline_results.get(target.reference)
+    return None if known is None else _offline_result(target, known)
+
+
+def _offline_result(target: Target, known: tuple[str, str, tuple[Finding, ...]]) -> ReferenceResult:
+    normalized, registry, findings = known
     return ReferenceResult(
         target.reference,
-        normalized=str(reference),
-        registry=reference.registry,
+        normalized=normalized,
+        registry=registry,
         findings=findings,
         location=target.location,
     )
@@ -135,6 +155,10 @@ def check(
     if target.problem:
         skipped = Finding(REFERENCE, Outcome.SKIP, Severity.INFO, target.problem)
         return ReferenceResult(target.reference, findings=(skipped,), location=target.location)
+    if plan.offline:
+        again = _offline_again(target, plan)
+        if again is not None:
+            return again
     try:
         reference = parse_reference(target.reference, plan.sources)
     except InvalidReferenceError as exc:

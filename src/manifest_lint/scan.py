@@ -400,6 +400,10 @@ _BUILDER_ARGS = (
     "TARGETVARIANT",
     "TARGETSTAGE",
 )
+_BUILDER_VARS = {
+    name: _Var(problem=f"`${{{name}}}` is set by the builder", opaque=True)
+    for name in _BUILDER_ARGS
+}
 _DIRECTIVE = re.compile(r"#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=(.*)")
 _DIRECTIVES = ("syntax", "escape", "check")
 _HEREDOC = re.compile(r"(\d*)<<(-?)\s*([^<]*)")
@@ -569,6 +573,9 @@ def _read_instructions(text: str) -> tuple[list[_Instruction], str]:
             places.append((i, 1))
             length += len(piece)
         joined = "".join(pieces)
+        first = _WORD.match(joined)
+        if first is None or not _wanted(first.group().lower(), joined):
+            continue  # (no reference, no heredoc: only its continuation lines mattered)
         command, flags, args_start = _split_instruction(joined, escape)
         instruction = _Instruction(
             joined, tuple(starts), tuple(places), command, tuple(flags), args_start
@@ -581,6 +588,18 @@ def _read_instructions(text: str) -> tuple[list[_Instruction], str]:
                 if (candidate.lstrip("\t") if strip_tabs else candidate) == terminator:
                     break
     return instructions, escape
+
+
+#: The instructions references are read from (FROM; ARG before it; COPY --from).
+_REFERENCE_COMMANDS = frozenset(("from", "arg", "copy"))
+
+
+def _wanted(command: str, text: str) -> bool:
+    """Whether an instruction is read further: it may name an image, or open a heredoc
+    whose body must be skipped (RUN, COPY, ADD, ONBUILD with ``<<``)."""
+    return command in _REFERENCE_COMMANDS or (
+        "<<" in text and (command in _HEREDOC_COMMANDS or command == "onbuild")
+    )
 
 
 def _split_instruction(text: str, escape: str) -> tuple[str, list[tuple[str, int]], int]:
@@ -634,10 +653,7 @@ def _flag_value(instruction: _Instruction, name: str) -> tuple[str, int] | None:
 
 def _scan_dockerfile(path: str, text: str) -> list[Found]:
     instructions, escape = _read_instructions(text)
-    variables = {
-        name: _Var(problem=f"`${{{name}}}` is set by the builder", opaque=True)
-        for name in _BUILDER_ARGS
-    }
+    variables = dict(_BUILDER_VARS)
 
     def lookup(name: str) -> _Var:
         undeclared = _Var(problem=f"`${{{name}}}` is not declared by an ARG before the first FROM")
