@@ -193,3 +193,45 @@ def test_arbitrary_json_gives_a_value_or_a_manifest_lint_error(value: object) ->
     for parse in (Manifest.from_json, Index.from_json, ImageConfig.from_json):
         with contextlib.suppress(ManifestLintError):
             parse(data, digest=D, media_type="", what="x")
+
+
+history_values = st.none() | st.booleans() | st.integers() | st.text(max_size=3)
+history_entries = (
+    st.dictionaries(
+        st.sampled_from(["created", "created_by", "author", "comment", "empty_layer", "extra"]),
+        history_values,
+        max_size=6,
+    )
+    | history_values
+)
+
+
+def _expected_history(entry: object) -> tuple[str, str, str, str, bool] | None:
+    """What a history entry reads as, by the image spec's types: absent or null gives the
+    default, another type is refused (None here); other keys are ignored."""
+    if not isinstance(entry, dict):
+        return None
+    read: list[object] = []
+    for key in ("created", "created_by", "author", "comment"):
+        value = entry.get(key)
+        if value is not None and not isinstance(value, str):
+            return None
+        read.append(value or "")
+    flag = entry.get("empty_layer")
+    if flag is not None and not isinstance(flag, bool):
+        return None
+    return (*read, bool(flag))  # type: ignore[return-value]
+
+
+@given(st.lists(history_entries, max_size=4))
+def test_history_entries_read_as_the_spec_types_them(entries: list[object]) -> None:
+    """Both ways an entry is read (directly when every field has its type, else field by
+    field) give the same values, and refuse the same entries."""
+    data = json.dumps({"history": entries}).encode()
+    expected = [_expected_history(e) for e in entries]
+    if None in expected:
+        with pytest.raises(ContentError, match=r"history\[\d+\]"):
+            ImageConfig.from_json(data, digest=D, media_type=mt.OCI_CONFIG, what="c")
+        return
+    config = ImageConfig.from_json(data, digest=D, media_type=mt.OCI_CONFIG, what="c")
+    assert [tuple(h) for h in config.history] == expected

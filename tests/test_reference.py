@@ -259,3 +259,38 @@ def test_valid_names_round_trip(parts: list[str], tag: str | None) -> None:
     text = "registry.example:5000/" + "/".join(parts) + (f":{tag}" if tag else "")
     ref = parse_reference(text)
     assert str(ref) == text if tag else str(ref) == text + ":latest"
+
+
+_HEXISH = st.one_of(
+    st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    st.text(alphabet="0123456789abcdef", min_size=128, max_size=128),
+    st.text(alphabet="0123456789abcdefABx\n", min_size=60, max_size=130),
+)
+
+
+@given(
+    st.one_of(
+        st.builds(
+            lambda a, h: f"{a}:{h}", st.sampled_from(["sha256", "sha512", "md5", ""]), _HEXISH
+        ),
+        st.text(max_size=80),
+    )
+)
+def test_is_digest_says_what_digest_parsing_accepts(text: str) -> None:
+    from manifest_lint.digest import Digest, DigestFormatError, is_digest
+
+    try:
+        Digest.parse(text)
+        parsed = True
+    except DigestFormatError:
+        parsed = False
+    assert is_digest(text) is parsed
+
+
+def test_is_digest_accepts_both_algorithms() -> None:
+    from manifest_lint.digest import is_digest
+
+    assert is_digest("sha256:" + "a" * 64)
+    assert is_digest("sha512:" + "0" * 128)
+    assert not is_digest("sha256:" + "a" * 64 + "\n")
+    assert not is_digest("sha256:" + "A" * 64)

@@ -22,6 +22,15 @@ _HEX = re.compile(r"^[a-f0-9]+$")
 HEX_LENGTHS = {"sha256": 64, "sha512": 128}
 
 
+#: Exactly the digests :meth:`Digest.parse` accepts, in one match.
+_VERIFIABLE = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}")
+
+
+def is_digest(text: str) -> bool:
+    """Whether :meth:`Digest.parse` accepts ``text`` (without making the value)."""
+    return _VERIFIABLE.fullmatch(text) is not None
+
+
 class DigestFormatError(ValueError):
     """Raised by :func:`parse_digest`; callers turn it into their own error with context."""
 

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from manifest_lint import media_types as mt
-from manifest_lint.digest import Digest, DigestFormatError
+from manifest_lint.digest import Digest, DigestFormatError, is_digest
 from manifest_lint.errors import ContentError, UnsupportedMediaTypeError
 from manifest_lint.limits import MAX_DOCUMENT_SIZE as MAX_DOCUMENT_SIZE
 from manifest_lint.limits import MAX_INDEX_ENTRIES as MAX_INDEX_ENTRIES
 from manifest_lint.platform import Platform
 from manifest_lint.reference import Reference
+
+#: The default of an absent ``annotations`` or ``labels`` map (read-only: shared).
+_NO_ENTRIES: Mapping[str, str] = MappingProxyType({})
 
 
 def decode_json(data: bytes, what: str) -> dict[str, Any]:
@@ -146,20 +150,11 @@ def _platform(obj: Mapping[str, Any], what: str) -> Platform:
 _PLAIN_DESCRIPTOR = frozenset({"mediaType", "digest", "size"})
 
 
-def _valid_digest(text: str) -> bool:
-    try:
-        Digest.parse(text)
-    except DigestFormatError:
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class Descriptor:
+class Descriptor(NamedTuple):
     media_type: str
     digest: str
     size: int
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = _NO_ENTRIES
     urls: tuple[str, ...] = ()
     platform: Platform | None = None
     artifact_type: str = ""
@@ -177,7 +172,7 @@ class Descriptor:
                 and type(digest) is str
                 and type(size) is int
                 and size >= 0
-                and _valid_digest(digest)
+                and is_digest(digest)
             ):
                 return cls(media_type, digest, size, {})
         f = _Fields(obj, what)
@@ -224,17 +219,16 @@ def _reject_schema1(obj: Mapping[str, Any], media_type: str, what: str) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):
     media_type: str
     digest: str
     size: int
     config: Descriptor
     layers: tuple[Descriptor, ...]
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = _NO_ENTRIES
     subject: Descriptor | None = None
     artifact_type: str = ""
-    raw: bytes = field(default=b"", repr=False)
+    raw: bytes = b""
 
     @classmethod
     def from_json(cls, data: bytes, *, digest: str, media_type: str, what: str) -> Manifest:
@@ -265,14 +259,13 @@ class Manifest:
         )
 
 
-@dataclass(frozen=True)
-class Index:
+class Index(NamedTuple):
     media_type: str
     digest: str
     size: int
     manifests: tuple[Descriptor, ...]
-    annotations: dict[str, str] = field(default_factory=dict)
-    raw: bytes = field(default=b"", repr=False)
+    annotations: Mapping[str, str] = _NO_ENTRIES
+    raw: bytes = b""
 
     @classmethod
     def from_json(cls, data: bytes, *, digest: str, media_type: str, what: str) -> Index:
@@ -313,8 +306,7 @@ def is_index(data: bytes, media_type: str) -> bool:
     return "manifests" in obj and "layers" not in obj
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
     created: str = ""
     created_by: str = ""
     author: str = ""
@@ -322,8 +314,29 @@ class HistoryEntry:
     empty_layer: bool = False
 
 
-@dataclass(frozen=True)
-class ImageConfig:
+_HISTORY_KEYS = frozenset(("created", "created_by", "author", "comment", "empty_layer"))
+
+
+def _plain_history(entry: Any) -> HistoryEntry | None:
+    """A history entry whose fields all have their types, read directly (an image has
+    tens: this is most of reading its configs); None sends it the checked way."""
+    if type(entry) is not dict or not entry.keys() <= _HISTORY_KEYS:
+        return None
+    get = entry.get
+    created, created_by = get("created", ""), get("created_by", "")
+    author, comment, empty_layer = get("author", ""), get("comment", ""), get("empty_layer", False)
+    if (
+        type(created) is str
+        and type(created_by) is str
+        and type(author) is str
+        and type(comment) is str
+        and type(empty_layer) is bool
+    ):
+        return HistoryEntry(created, created_by, author, comment, empty_layer)
+    return None
+
+
+class ImageConfig(NamedTuple):
     digest: str
     media_type: str
     architecture: str = ""
@@ -340,12 +353,12 @@ class ImageConfig:
     exposed_ports: tuple[str, ...] = ()
     volumes: tuple[str, ...] = ()
     workdir: str = ""
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = _NO_ENTRIES
     stop_signal: str = ""
     history: tuple[HistoryEntry, ...] = ()
     rootfs_type: str = ""
     diff_ids: tuple[str, ...] = ()
-    raw: bytes = field(default=b"", repr=False)
+    raw: bytes = b""
 
     @classmethod
     def from_json(cls, data: bytes, *, digest: str, media_type: str, what: str) -> ImageConfig:
@@ -355,6 +368,10 @@ class ImageConfig:
         rootfs = _Fields(f.obj_("rootfs") or {}, f"{what}.rootfs")
         history = []
         for i, entry in enumerate(f.list_("history")):
+            plain = _plain_history(entry)
+            if plain is not None:
+                history.append(plain)
+                continue
             if not isinstance(entry, dict):
                 raise ContentError(f"{what}.history[{i}] must be an object")
             h = _Fields(entry, f"{what}.history[{i}]")
@@ -399,8 +416,7 @@ class ImageConfig:
         return Platform(self.os, self.architecture, self.variant, self.os_version, self.os_features)
 
 
-@dataclass(frozen=True)
-class PlatformImage:
+class PlatformImage(NamedTuple):
     """One platform of an image: its index entry, manifest and (when fetched) config."""
 
     descriptor: Descriptor
@@ -409,8 +425,7 @@ class PlatformImage:
     config: ImageConfig | None
 
 
-@dataclass(frozen=True)
-class Attestation:
+class Attestation(NamedTuple):
     """An attestation manifest (BuildKit's ``unknown/unknown`` entries) and what it describes."""
 
     descriptor: Descriptor
@@ -437,7 +452,7 @@ class Image:
         return self.index is not None
 
     @property
-    def annotations(self) -> dict[str, str]:
+    def annotations(self) -> Mapping[str, str]:
         if self.index is not None:
             return self.index.annotations
         return self.platforms[0].manifest.annotations if self.platforms else {}
