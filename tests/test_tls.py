@@ -426,3 +426,80 @@ def test_an_unusable_ssl_cert_file_is_a_clean_error(
     run = lint(capsys, tmp_path, served.reference)
     assert run.code == 3
     assert f"SSL_CERT_FILE={missing}" in run.finding["message"]
+
+
+# ----------------------------------------------------------------- one context, read early
+
+
+@pytest.mark.parametrize("variable", ["", "SSL_CERT_FILE", "SSL_CERT_DIR"])
+def test_the_verifying_context_trusts_what_httpx_trusts(
+    variable: str, pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """registry/tls.py makes httpx's default context without importing httpx; the two
+    must trust the same CAs (certifi's bundle, or the one the variables name)."""
+    from manifest_lint.registry.tls import verified_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    if variable == "SSL_CERT_FILE":
+        monkeypatch.setenv(variable, str(pki.ca))
+    elif variable == "SSL_CERT_DIR":
+        directory = tmp_path / "certs"
+        directory.mkdir()
+        shutil.copy(pki.ca, directory / "ca.pem")
+        subprocess.run(["openssl", "rehash", str(directory)], check=True)
+        monkeypatch.setenv(variable, str(directory))
+    ours = verified_context(None)
+    theirs = httpx.create_ssl_context(verify=True, trust_env=True)
+    assert ours.get_ca_certs(binary_form=True) == theirs.get_ca_certs(binary_form=True)
+    assert (ours.verify_mode, ours.check_hostname) == (ssl.CERT_REQUIRED, True)
+    if variable != "SSL_CERT_DIR":  # (a directory's CAs are loaded when first used)
+        assert ours.get_ca_certs(binary_form=True)
+
+
+def test_every_client_of_a_run_shares_one_context_read_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from manifest_lint.registry import tls
+    from manifest_lint.registry.registries import Registries, RegistryOptions
+
+    made: list[ssl.SSLContext] = []
+    real = tls.verified_context
+
+    def counting(ca_file: str | None, env: Any = None) -> ssl.SSLContext:
+        made.append(real(ca_file, env))
+        return made[-1]
+
+    monkeypatch.setattr(tls, "verified_context", counting)
+    with Registries(RegistryOptions()) as registries:
+        registries.prepare()
+        registries.prepare()
+        first = registries.client("registry.example.com")
+        second = registries.client("other.example.com:5000")
+        assert first is not second
+        assert registries.tls_context() is made[0]
+    assert len(made) == 1
+
+
+def test_the_ca_certificates_are_read_early_only_by_runs_that_ask_registries(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from manifest_lint.registry.registries import Registries
+
+    prepared: list[bool] = []
+    real = Registries.prepare
+
+    def recording(self: Registries) -> None:
+        prepared.append(True)
+        real(self)
+
+    monkeypatch.setattr(Registries, "prepare", recording)
+    layout = Path(__file__).resolve().parents[1] / "examples" / "multiarch"
+    main(["--no-cache", f"oci:{layout}:1.0"])
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM 127.0.0.1:9/x:1\n")
+    main(["scan", "--offline", str(dockerfile)])
+    assert prepared == []
+    main(["--no-cache", "--timeout", "2", "127.0.0.1:9/x:1"])  # a closed port: an error
+    capsys.readouterr()
+    assert prepared

@@ -18,7 +18,10 @@ from manifest_lint import __version__
 from manifest_lint.errors import ManifestLintError, SourceError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from manifest_lint.cache import Cache
+    from manifest_lint.plugins import SourceOpener
     from manifest_lint.registry.registries import RegistryOptions
     from manifest_lint.runner import Target
 
@@ -468,6 +471,22 @@ def _scan_targets(files: Sequence[str]) -> list[Target]:
     return targets
 
 
+def _asks_registries(targets: Sequence[Target], sources: Mapping[str, SourceOpener]) -> bool:
+    """Whether some target is a registry reference (a layout-only run reads no CAs)."""
+    from manifest_lint.errors import InvalidReferenceError
+    from manifest_lint.reference import parse_reference
+
+    for target in targets:
+        if target.error or target.problem:
+            continue
+        try:
+            if parse_reference(target.reference, sources).transport == "docker":
+                return True
+        except InvalidReferenceError:
+            continue
+    return False
+
+
 def _read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
     from manifest_lint.results import Location
     from manifest_lint.runner import Target
@@ -557,7 +576,10 @@ def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
     backend = backends[backend_name]()
     compiled = compile_policies(policies, backend, host.functions(), share=not args.offline)
     targets = _read_targets(args, _scan_targets(args.files) if scan else [])
-    options = _registry_options(args)
+    # Offline, nothing is fetched: the cache is neither read nor written.
+    registries = Registries(_registry_options(args), None if args.offline else _cache(args))
+    if not args.offline and _asks_registries(targets, host.sources()):
+        registries.prepare()  # CA certificates read in a thread while the rest starts
 
     outputs: list[tuple[str, str]] = [
         (spec.partition("=")[0], spec.partition("=")[2]) for spec in args.output
@@ -602,8 +624,7 @@ def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
             offline=args.offline,
             configs=needs_configs(policies),
         )
-        # Offline, nothing is fetched: the cache is neither read nor written.
-        with Registries(options, None if args.offline else _cache(args)) as registries:
+        with registries:
             summary = run(plan, targets, registries, reporters)
         ok = True
     finally:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import ssl
 import threading
 import time
@@ -42,6 +41,7 @@ from manifest_lint.reference import Reference
 from manifest_lint.registry.auth import RegistryAuth
 from manifest_lint.registry.credentials import find_credential
 from manifest_lint.registry.registries import Registries, RegistryOptions, is_loopback
+from manifest_lint.registry.tls import verified_context
 from manifest_lint.registry.transport import StdlibTransport, proxy_applies
 
 __all__ = [
@@ -60,23 +60,8 @@ T = TypeVar("T")
 
 
 def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
-    """The CAs registries are verified with: httpx's default (``SSL_CERT_FILE``, else
-    ``SSL_CERT_DIR``, else certifi's bundle), plus ``--ca-file``: a private CA is added,
-    so it does not stop public registries from verifying."""
-    try:
-        context = httpx.create_ssl_context(verify=True, trust_env=True)
-    except (OSError, ssl.SSLError) as exc:
-        names = ("SSL_CERT_FILE", "SSL_CERT_DIR")
-        where = ", ".join(f"{n}={os.environ[n]}" for n in names if os.environ.get(n))
-        raise RegistryError(f"cannot use the CA certificates of {where}: {_reason(exc)}") from exc
-    if options.ca_file:
-        try:
-            context.load_verify_locations(cafile=options.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise RegistryError(
-                f"cannot use the CA certificates of --ca-file {options.ca_file}: {_reason(exc)}"
-            ) from exc
-    return context
+    """The CAs registries are verified with (``registry.tls.verified_context``)."""
+    return verified_context(options.ca_file, options.env)
 
 
 class _NoCookies(httpx.Cookies):
@@ -112,7 +97,14 @@ def _error_detail(response: httpx.Response) -> str:
 class RegistryClient:
     """Reads manifests and blobs from one registry host."""
 
-    def __init__(self, host: str, options: RegistryOptions) -> None:
+    def __init__(
+        self,
+        host: str,
+        options: RegistryOptions,
+        tls: Callable[[], ssl.SSLContext] | None = None,
+    ) -> None:
+        """``tls`` gives the verifying context (shared by a run's clients, see
+        :meth:`Registries.tls_context`); without it the client reads its own."""
         self.host = host
         self.options = options
         insecure = options.is_insecure(host)
@@ -125,7 +117,9 @@ class RegistryClient:
             ),
         )
         verify: bool | ssl.SSLContext = (
-            False if host.lower() in options.insecure_registries else ssl_context(options)
+            False
+            if host.lower() in options.insecure_registries
+            else (tls() if tls is not None else ssl_context(options))
         )
         transport = options.transport
         if transport is None and not proxy_applies(host):

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
     from manifest_lint.cache import Cache
     from manifest_lint.registry.client import RegistryClient
     from manifest_lint.registry.credentials import Credential
+    from manifest_lint.registry.tls import Pending
 
 
 def is_loopback(host: str) -> bool:
@@ -63,15 +66,39 @@ class Registries:
         self.cache = cache
         self._clients: dict[str, RegistryClient] = {}
         self._lock = threading.Lock()
+        self._tls: Pending[ssl.SSLContext] | None = None
+
+    def prepare(self) -> None:
+        """Start reading the CA certificates in a thread, for a run that will ask a
+        registry: OpenSSL parses them without the GIL while the run imports the HTTP
+        stack (``registry/tls.py``)."""
+        from manifest_lint.registry.tls import Pending, verified_context
+
+        with self._lock:
+            if self._tls is None:
+                options = self.options
+                self._tls = Pending(
+                    lambda: verified_context(options.ca_file, options.env), "ca-certificates"
+                )
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The verifying TLS context every client of this run shares."""
+        if self._tls is None:
+            self.prepare()
+        assert self._tls is not None
+        return self._tls.result()
 
     def client(self, host: str) -> RegistryClient:
         # The HTTP stack is imported only when a registry is really asked.
         from manifest_lint.registry.client import RegistryClient
 
+        self.prepare()
         with self._lock:
             client = self._clients.get(host)
             if client is None:
-                client = self._clients[host] = RegistryClient(host, self.options)
+                client = self._clients[host] = RegistryClient(
+                    host, self.options, tls=self.tls_context
+                )
             return client
 
     def clients(self) -> dict[str, RegistryClient]:
