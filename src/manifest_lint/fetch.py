@@ -104,15 +104,36 @@ def load_image(
 
     Without ``configs``, the configs that name a platform are still read: a single
     manifest's, and those of index entries without a ``platform``."""
-    name = str(reference)
+    top = open_image(reference, source)
+    return read_image(reference, source, top, configs=configs, executor=executor)
+
+
+def open_image(reference: Reference, source: Source) -> Fetched:
+    """The image's top document (index or manifest), checked against the reference's
+    digest: the first step of :func:`load_image`, the one that asks the network for a
+    tag even when the rest is in a cache."""
     top = source.resolve()
     if reference.digest and top.digest != reference.digest:
+        name = str(reference)
         raise IntegrityError(
             f"digest mismatch for {name}: expected {reference.digest}, got {top.digest}",
             expected=reference.digest,
             actual=top.digest,
             reference=name,
         )
+    return top
+
+
+def read_image(
+    reference: Reference,
+    source: Source,
+    top: Fetched,
+    *,
+    configs: bool = True,
+    executor: Executor | None = None,
+) -> Image:
+    """The rest of :func:`load_image`, after :func:`open_image` gave ``top``."""
+    name = str(reference)
     # A source that serves this image from local storage (a layout, or a cache entry
     # for its digest) is read in this thread: handing CPU-bound reads to other
     # threads only passes the GIL around (it doubled a warm run's CPU time).

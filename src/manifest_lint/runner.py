@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
@@ -26,6 +26,8 @@ from manifest_lint.reporters import Reporter
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from manifest_lint.fetch import Fetched, Source
+
 from manifest_lint.results import (
     FETCH,
     REFERENCE,
@@ -36,6 +38,10 @@ from manifest_lint.results import (
     Severity,
     Summary,
 )
+
+#: How far ahead of the reference being reported a worker may start one, in
+#: multiples of ``--concurrency`` (see :func:`run`).
+AHEAD = 4
 
 
 class Target(NamedTuple):
@@ -146,10 +152,23 @@ def _offline_result(target: Target, known: tuple[str, str, tuple[Finding, ...]])
     )
 
 
+#: What :func:`start` gives: a result, or the CPU-only rest of the work, to be run by
+#: the thread that reports (see :func:`run`).
+Started = ReferenceResult | Callable[[], ReferenceResult]
+
+
 def check(
     target: Target, plan: Plan, registries: Registries, pool: Executor | None
 ) -> ReferenceResult:
     """Everything for one reference; never raises for the reference's sake."""
+    started = start(target, plan, registries, pool)
+    return started() if callable(started) else started
+
+
+def start(target: Target, plan: Plan, registries: Registries, pool: Executor | None) -> Started:
+    """:func:`check`, except that once the image's top document is known and the
+    source holds the rest locally (a cache entry, a layout), what is left is returned
+    undone: reading the documents, the policies and the result are CPU work only."""
     if target.error:
         return _error(target, REFERENCE, target.error)
     if target.problem:
@@ -169,16 +188,39 @@ def check(
     opener = plan.sources.get(reference.transport)
     if opener is None:
         return _error(target, REFERENCE, f"no source for transport {reference.transport!r}", *known)
-    from manifest_lint.fetch import load_image  # (not needed offline: lazily)
+    from manifest_lint.fetch import open_image  # (not needed offline: lazily)
 
     try:
         source = opener(reference, registries)
         try:
-            image = load_image(reference, source, configs=plan.configs, executor=pool)
+            top = open_image(reference, source)
+        except BaseException:
+            source.close()
+            raise
+    except SourceError as exc:
+        return _error(target, FETCH, str(exc), *known)
+    if getattr(source, "local", False):
+        return lambda: _finish(target, plan, reference, source, top, None)
+    return _finish(target, plan, reference, source, top, pool)
+
+
+def _finish(
+    target: Target,
+    plan: Plan,
+    reference: Reference,
+    source: Source,
+    top: Fetched,
+    pool: Executor | None,
+) -> ReferenceResult:
+    from manifest_lint.fetch import read_image
+
+    try:
+        try:
+            image = read_image(reference, source, top, configs=plan.configs, executor=pool)
         finally:
             source.close()
     except SourceError as exc:
-        return _error(target, FETCH, str(exc), *known)
+        return _error(target, FETCH, str(exc), str(reference), reference.registry)
     document = build_document(image)
     started = time.thread_time()
     findings = evaluate(plan.policies, document, plan.now)
@@ -214,11 +256,34 @@ def run(
         from concurrent.futures import ThreadPoolExecutor
 
         workers = max(1, plan.concurrency)
+        # Workers ask the network; the CPU-only rest of a reference whose image is
+        # local (a cache hit) is done here, in order, as results are reported. One
+        # thread doing the CPU work, rather than every worker, spares the GIL's
+        # hand-offs between them. No worker starts a reference more than AHEAD
+        # places after the one being reported: what waits here stays bounded.
+        ahead = AHEAD * workers
+        window = threading.Condition()
+        reported = 0
+
+        def bounded(numbered: tuple[int, Target]) -> Started:
+            index, target = numbered
+            with window:
+                window.wait_for(lambda: index < reported + ahead)
+            return start(target, plan, registries, docs)
+
+        def finished(items: Iterable[Started]) -> Iterator[ReferenceResult]:
+            nonlocal reported
+            for item in items:
+                yield item() if callable(item) else item
+                with window:
+                    reported += 1
+                    window.notify_all()
+
         with (
             ThreadPoolExecutor(workers, thread_name_prefix="ref") as refs,
             ThreadPoolExecutor(workers, thread_name_prefix="doc") as docs,
         ):
-            report(refs.map(lambda t: check(t, plan, registries, docs), targets))
+            report(finished(refs.map(bounded, enumerate(targets))))
     summary.registries = {host: c.stats() for host, c in sorted(registries.clients().items())}
     if registries.cache is not None:
         summary.cache = {"hits": registries.cache.hits, "misses": registries.cache.misses}

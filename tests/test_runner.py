@@ -1,0 +1,146 @@
+"""runner.run: every reference gets its result, in order; the CPU-only rest of a local
+image is done by the reporting thread; workers never run far ahead of the reports.
+
+The images are the committed example layout (``examples/multiarch``), read through
+the real layout source (local) and through a source that says it is not local and
+answers after a random short wait, so that results complete out of order.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from manifest_lint import runner
+from manifest_lint.builtin import builtin_policies
+from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
+from manifest_lint.evaluate import compile_policies
+from manifest_lint.fetch import Fetched
+from manifest_lint.layout import LayoutSource
+from manifest_lint.model import Descriptor
+from manifest_lint.reference import Reference, parse_reference
+from manifest_lint.registry.registries import Registries
+from manifest_lint.results import Location, Outcome, ReferenceResult, Summary
+
+LAYOUT = Path(__file__).resolve().parents[1] / "examples" / "multiarch"
+
+
+class _Remote:
+    """The example layout, as a source that is not local and answers late."""
+
+    def __init__(self, reference: Reference, registries: Registries) -> None:
+        self.inner = LayoutSource(parse_reference(f"oci:{LAYOUT}:1.0"))
+
+    def resolve(self) -> Fetched:
+        time.sleep(random.uniform(0, 0.004))
+        return self.inner.resolve()
+
+    def fetch(self, descriptor: Descriptor, *, manifest: bool) -> bytes:
+        time.sleep(random.uniform(0, 0.002))
+        return self.inner.fetch(descriptor, manifest=manifest)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass
+class _Recorder:
+    results: list[ReferenceResult] = field(default_factory=list)
+    threads: list[str] = field(default_factory=list)
+    summary: Summary | None = None
+
+    def add(self, result: ReferenceResult) -> None:
+        self.results.append(result)
+        self.threads.append(threading.current_thread().name)
+
+    def finish(self, summary: Summary) -> None:
+        self.summary = summary
+
+
+def _plan(concurrency: int) -> runner.Plan:
+    from manifest_lint.builtin import _open_layout
+
+    policies = [p for p in builtin_policies() if p.name != "allowed-registries"]
+    compiled = compile_policies(policies, get_backend("cel-expr-python"), BUILTIN_FUNCTIONS)
+    sources: dict[str, Any] = {"oci": _open_layout, "remote": _Remote}
+    return runner.Plan(compiled, sources, datetime.now(UTC), concurrency=concurrency)
+
+
+def _targets(count: int) -> list[runner.Target]:
+    local = f"oci:{LAYOUT}:1.0"
+    remote = "remote:example"
+    return [
+        runner.Target(local if i % 3 else remote, Location("refs.txt", i + 1)) for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("concurrency", [1, 4, 16])
+def test_every_reference_is_reported_in_order(concurrency: int) -> None:
+    targets = _targets(60)
+    recorder = _Recorder()
+    with Registries() as registries:
+        summary = runner.run(_plan(concurrency), targets, registries, [recorder])
+    assert [r.location for r in recorder.results] == [t.location for t in targets]
+    assert summary.references == 60
+    assert all(r.digest.startswith("sha256:") for r in recorder.results)
+    local, remote = recorder.results[1], recorder.results[0]
+    assert local.digest == remote.digest
+    # One image, read either way: the same outcomes (messages quote the reference).
+    assert [(f.policy, f.platform, f.outcome) for f in local.findings] == [
+        (f.policy, f.platform, f.outcome) for f in remote.findings
+    ]
+    assert {f.outcome for f in local.findings} <= {Outcome.PASS, Outcome.FAIL, Outcome.SKIP}
+
+
+def test_the_rest_of_a_local_image_is_done_by_the_reporting_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    finished_in: dict[bool, set[str]] = {True: set(), False: set()}
+    real = runner._finish
+
+    def recording(target: runner.Target, plan: Any, reference: Reference, source: Any, *a: Any):  # type: ignore[no-untyped-def]
+        local = getattr(source, "local", False)
+        finished_in[bool(local)].add(threading.current_thread().name)
+        return real(target, plan, reference, source, *a)
+
+    monkeypatch.setattr(runner, "_finish", recording)
+    with Registries() as registries:
+        runner.run(_plan(4), _targets(30), registries, [_Recorder()])
+    assert finished_in[True] == {threading.current_thread().name}
+    assert finished_in[False]
+    assert threading.current_thread().name not in finished_in[False]
+
+
+def test_workers_start_no_reference_far_ahead_of_the_reports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The window keeps what waits for the reporting thread bounded (a local image
+    waiting there holds its documents)."""
+    concurrency = 2
+    recorder = _Recorder()
+    leads: list[int] = []
+    real = runner.start
+
+    def recording(target: runner.Target, *args: Any) -> Any:
+        assert target.location is not None
+        leads.append(target.location.line - 1 - len(recorder.results))
+        return real(target, *args)
+
+    def slow_add(result: ReferenceResult) -> None:
+        time.sleep(0.002)  # a slow reporter: the workers would run ahead of it
+        _Recorder.add(recorder, result)
+
+    monkeypatch.setattr(runner, "start", recording)
+    monkeypatch.setattr(recorder, "add", slow_add)
+    with Registries() as registries:
+        runner.run(_plan(concurrency), _targets(120), registries, [recorder])
+    assert len(recorder.results) == 120
+    assert max(leads) < runner.AHEAD * concurrency
+    assert max(leads) >= runner.AHEAD * concurrency - concurrency  # it did run ahead
