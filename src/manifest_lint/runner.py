@@ -261,23 +261,32 @@ def run(
         # thread doing the CPU work, rather than every worker, spares the GIL's
         # hand-offs between them. No worker starts a reference more than AHEAD
         # places after the one being reported: what waits here stays bounded.
+        # (One gate per waiting worker, opened by the report that lets it start: a
+        # condition notified at every report woke every waiting worker each time.)
         ahead = AHEAD * workers
-        window = threading.Condition()
+        lock = threading.Lock()
+        gates: dict[int, threading.Event] = {}
         reported = 0
 
         def bounded(numbered: tuple[int, Target]) -> Started:
             index, target = numbered
-            with window:
-                window.wait_for(lambda: index < reported + ahead)
+            with lock:
+                gate = (
+                    None if index < reported + ahead else gates.setdefault(index, threading.Event())
+                )
+            if gate is not None:
+                gate.wait()
             return start(target, plan, registries, docs)
 
         def finished(items: Iterable[Started]) -> Iterator[ReferenceResult]:
             nonlocal reported
             for item in items:
                 yield item() if callable(item) else item
-                with window:
+                with lock:
                     reported += 1
-                    window.notify_all()
+                    gate = gates.pop(reported + ahead - 1, None)
+                if gate is not None:
+                    gate.set()
 
         with (
             ThreadPoolExecutor(workers, thread_name_prefix="ref") as refs,
