@@ -1,6 +1,6 @@
 """Measure before you choose: HTTP clients fetching what manifest-lint fetches.
 
-Not a test. Run (needs Debian's docker-registry and ``pip install -e '.[bench]'``)::
+Not a test. Run (needs Debian's docker-registry and ``pip install '.[bench]'``)::
 
     .venv/bin/python bench/http_clients.py [--tags 200] [--repeat 3] [--json-out FILE]
 
