@@ -19,6 +19,7 @@ from helpers.images import Built, Platform, build_index, build_manifest, write_l
 from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
 from manifest_lint.cli import main
 from manifest_lint.document import build_document
+from manifest_lint.errors import PolicyError
 from manifest_lint.evaluate import compile_policy, evaluate, platform_labels
 from manifest_lint.fetch import load_image
 from manifest_lint.layout import LayoutSource
@@ -639,8 +640,11 @@ class _CountingBackend:
         return self.inner.activation(values)
 
 
-def test_each_expression_is_compiled_once_at_start_up(index_doc: Document) -> None:
-    """Shared programs are what runs; the plain ones are not compiled beside them."""
+def test_each_expression_is_checked_as_written_and_shared_forms_wait_for_use(
+    index_doc: Document,
+) -> None:
+    """At start-up every expression is compiled as written (the check); the shared
+    forms are compiled when an image is first evaluated."""
     backend = _CountingBackend()
     policies = [
         p
@@ -648,18 +652,35 @@ def test_each_expression_is_compiled_once_at_start_up(index_doc: Document) -> No
         for p in parse_policies(policy_yaml(s, f"p{i}"), f"p{i}.yaml")
     ]
     compiled = [compile_policy(p, backend, BUILTIN_FUNCTIONS) for p in policies]  # type: ignore[arg-type]
-    expressions = sum(
-        len(p.match_conditions)
-        + len(p.variables)
-        + sum(1 + (v.message_expression is not None) for v in p.validations)
+    written = [
+        e.text
         for p in policies
-    )
-    assert len(backend.compiled) == expressions
+        for e in (
+            *(m.expression for m in p.match_conditions),
+            *(v.expression for v in p.variables),
+            *(x for v in p.validations for x in (v.expression, v.message_expression) if x),
+        )
+    ]
+    assert sorted(backend.compiled) == sorted(written)
     assert all(c.shared is not None for c in compiled)
-    assert all(text.startswith("cel.bind(params") for text in backend.compiled)
-    evaluate(compiled, index_doc, NOW)  # later platforms' programs: compiled on first use
-    assert len(backend.compiled) > expressions
-    assert all(text.startswith("cel.bind(params") for text in backend.compiled)  # never plain
+    evaluate(compiled, index_doc, NOW)
+    later = backend.compiled[len(written) :]
+    assert later
+    assert all(text.startswith("cel.bind(params") for text in later)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "false) || (true",  # not an expression; inside the shared form's parentheses it is one
+        "__params.size() >= 0",  # the shared activation's params of every policy
+        "true)",
+    ],
+)
+def test_text_that_compiles_only_inside_the_shared_form_is_refused(expression: str) -> None:
+    [policy] = parse_policies(policy_yaml(validations(check(expression))), "p.yaml")
+    with pytest.raises(PolicyError, match="does not compile"):
+        compile_policy(policy, get_backend("cel-expr-python"), BUILTIN_FUNCTIONS)
 
 
 def test_a_policy_only_the_shared_typing_refuses_runs_plain(index_doc: Document) -> None:
@@ -671,8 +692,9 @@ def test_a_policy_only_the_shared_typing_refuses_runs_plain(index_doc: Document)
     [policy] = parse_policies(policy_yaml(spec), "p.yaml")
     backend = get_backend("cel-expr-python")
     compiled = compile_policy(policy, backend, BUILTIN_FUNCTIONS)
-    assert compiled.shared is None
     [finding] = evaluate([compiled], index_doc, NOW)
+    assert compiled.shared is not None
+    assert compiled.shared.programs(None) is None  # the shared form did not compile
     assert finding.outcome is Outcome.ERROR
     assert "_+_(string, int64)" in finding.message
     unshared = compile_policy(policy, backend, BUILTIN_FUNCTIONS, share=False)

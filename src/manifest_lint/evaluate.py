@@ -14,7 +14,7 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -50,37 +50,16 @@ class Programs(NamedTuple):
 
 
 class CompiledPolicy:
-    """A policy ready to evaluate.
+    """A policy ready to evaluate: ``programs`` run on an activation of the policy's
+    own; ``shared`` (backends that share one activation per image, see
+    :class:`Shared`), when set, run on the image's shared activation."""
 
-    ``programs`` run on an activation of the policy's own; ``shared`` (backends that
-    share one activation per image, see :class:`Shared`) run on the image's shared
-    activation. Where the shared programs compiled, the plain ones are compiled only
-    if they are needed (a policy whose shared programs cannot run on some image).
-    """
+    __slots__ = ("policy", "programs", "shared")
 
-    __slots__ = ("_build", "_lock", "_programs", "policy", "shared")
-
-    def __init__(
-        self,
-        policy: Policy,
-        programs: Programs | Callable[[], Programs],
-        shared: Shared | None = None,
-    ) -> None:
+    def __init__(self, policy: Policy, programs: Programs, shared: Shared | None = None) -> None:
         self.policy = policy
+        self.programs = programs
         self.shared = shared
-        self._programs = programs if isinstance(programs, Programs) else None
-        self._build = None if isinstance(programs, Programs) else programs
-        self._lock = threading.Lock()
-
-    @property
-    def programs(self) -> Programs:
-        """The plain programs (raises :class:`PolicyError` if they do not compile)."""
-        if self._programs is None:
-            with self._lock:
-                if self._programs is None:
-                    assert self._build is not None
-                    self._programs = self._build()
-        return self._programs
 
 
 #: Every policy's ``params``, by policy, in the activation an image's policies share.
@@ -101,9 +80,9 @@ class Shared:
     per platform is bound inside the expression with ``cel.bind`` (the bindings
     extension): ``params`` from ``__params``, each variable of ``variables`` in
     order, and for a platform-scoped policy ``platform`` as ``image.manifests[j]``
-    (programs are compiled per platform position, on first use). Where a rewritten
-    expression does not compile, the original is compiled to give the error its
-    position (:func:`compile_policy`); a variable is still evaluated on its own
+    (programs are compiled per platform position, on first use). The original
+    expressions were compiled first (:func:`compile_policy`): that is the check, and
+    gives any compile error its position; a variable is still evaluated on its own
     first, so its failure is reported as the variable's.
     """
 
@@ -204,37 +183,32 @@ def compile_policy(
 ) -> CompiledPolicy:
     """``policy`` compiled, or a :class:`PolicyError` naming where it does not compile.
 
-    Each expression is compiled once at start-up: in its shared form where the backend
-    shares activations (``share``) and the policy's params allow it, else plain. A
-    shared form that does not compile is compiled plain, which gives the error its
-    position in the file (or, where only the shared form's stricter typing refused it,
-    runs plain)."""
+    Every expression is compiled as written: that is the check, and the programs of
+    a policy's own activation. Where the backend shares activations (``share``) and
+    the policy's params allow it, the shared form (:class:`Shared`) is compiled on
+    first use. The shared form alone is no check: it pastes each expression's text
+    into ``cel.bind(...)``, where a text such as ``false) || (true``, which is no
+    expression, would compile."""
 
     def build(expression: Expression) -> CelProgram:
         return _compile(backend, expression, functions, policy)
 
-    def plain() -> Programs:
-        return Programs(
-            match_conditions=tuple((m.name, build(m.expression)) for m in policy.match_conditions),
-            variables=tuple((v.name, build(v.expression)) for v in policy.variables),
-            validations=tuple(
-                CompiledValidation(
-                    build(v.expression),
-                    v.expression,
-                    v.message,
-                    build(v.message_expression) if v.message_expression else None,
-                )
-                for v in policy.validations
-            ),
-        )
-
+    programs = Programs(
+        match_conditions=tuple((m.name, build(m.expression)) for m in policy.match_conditions),
+        variables=tuple((v.name, build(v.expression)) for v in policy.variables),
+        validations=tuple(
+            CompiledValidation(
+                build(v.expression),
+                v.expression,
+                v.message,
+                build(v.message_expression) if v.message_expression else None,
+            )
+            for v in policy.validations
+        ),
+    )
     if share and getattr(backend, "shares_activations", False) and _plain(policy.params):
-        shared = Shared(policy, backend, functions)
-        # The first platform's programs for a platform-scoped policy: the others differ
-        # only in the position and are compiled when an image has them.
-        if shared.programs(0 if policy.scope == "platform" else None) is not None:
-            return CompiledPolicy(policy, plain, shared)
-    return CompiledPolicy(policy, plain())
+        return CompiledPolicy(policy, programs, Shared(policy, backend, functions))
+    return CompiledPolicy(policy, programs)
 
 
 def _plain(value: Any) -> bool:
@@ -327,10 +301,7 @@ def _evaluate_one(
     policy = compiled.policy
     shared = programs is not None
     if programs is None:
-        try:
-            programs = compiled.programs
-        except PolicyError as exc:  # compiled shared, not plain: not seen, but fail closed
-            return Finding(policy.name, Outcome.ERROR, policy.severity, str(exc), platform)
+        programs = compiled.programs
 
     def finding(outcome: Outcome, message: str, details: tuple[str, ...] = ()) -> Finding:
         return Finding(policy.name, outcome, policy.severity, message, platform, details)
