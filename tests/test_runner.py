@@ -144,3 +144,37 @@ def test_workers_start_no_reference_far_ahead_of_the_reports(
     assert len(recorder.results) == 120
     assert max(leads) < runner.AHEAD * concurrency
     assert max(leads) >= runner.AHEAD * concurrency - concurrency  # it did run ahead
+
+
+class _Broken(Exception):
+    pass
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_failing_reporter_stops_the_run_instead_of_hanging_it(concurrency: int) -> None:
+    """Workers wait for reports to open their window; when reporting stops (a reporter
+    that raises, a broken pipe, Ctrl-C), they must be let go, or the pools' shutdown
+    waits for them for ever."""
+
+    class Failing(_Recorder):
+        def add(self, result: ReferenceResult) -> None:
+            if len(self.results) == 5:
+                raise _Broken("disk full")
+            super().add(result)
+
+    outcome: list[BaseException | None] = []
+
+    def go() -> None:
+        try:
+            with Registries() as registries:
+                runner.run(_plan(concurrency), _targets(80), registries, [Failing()])
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    thread.join(timeout=60)  # (a hang, not a speed: the run takes well under a second)
+    assert not thread.is_alive(), "the run hung after its reporter failed"
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], _Broken)

@@ -267,16 +267,28 @@ def run(
         lock = threading.Lock()
         gates: dict[int, threading.Event] = {}
         reported = 0
+        stopped = False
 
         def bounded(numbered: tuple[int, Target]) -> Started:
             index, target = numbered
             with lock:
-                gate = (
-                    None if index < reported + ahead else gates.setdefault(index, threading.Event())
-                )
+                wait = not stopped and index >= reported + ahead
+                gate = gates.setdefault(index, threading.Event()) if wait else None
             if gate is not None:
                 gate.wait()
+            if stopped:  # reporting failed or was interrupted: this is never reported
+                return _error(target, REFERENCE, "the run was stopped")
             return start(target, plan, registries, docs)
+
+        def stop() -> None:
+            """Let every waiting worker go, and start nothing more."""
+            nonlocal stopped
+            with lock:
+                stopped = True
+                waiting = list(gates.values())
+                gates.clear()
+            for gate in waiting:
+                gate.set()
 
         def finished(items: Iterable[Started]) -> Iterator[ReferenceResult]:
             nonlocal reported
@@ -292,7 +304,14 @@ def run(
             ThreadPoolExecutor(workers, thread_name_prefix="ref") as refs,
             ThreadPoolExecutor(workers, thread_name_prefix="doc") as docs,
         ):
-            report(finished(refs.map(bounded, enumerate(targets))))
+            try:
+                report(finished(refs.map(bounded, enumerate(targets))))
+            except BaseException:
+                # A reporter that raised, Ctrl-C, a broken pipe: workers waiting for a
+                # report that will not come would keep the pools' shutdown waiting.
+                stop()
+                refs.shutdown(wait=False, cancel_futures=True)
+                raise
     summary.registries = {host: c.stats() for host, c in sorted(registries.clients().items())}
     if registries.cache is not None:
         summary.cache = {"hits": registries.cache.hits, "misses": registries.cache.misses}
