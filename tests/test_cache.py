@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from helpers.images import (
+    ANNOTATIONS,
     CREATED_ANNOTATION,
     REVISION,
     SOURCE,
@@ -240,3 +241,68 @@ def test_an_image_read_from_the_cache_is_read_in_the_calling_thread(
 
     assert load() == (1, 2)  # cold: the platforms through the executor
     assert load() == (0, 2)  # from the cache entry: in this thread
+
+
+@pytest.mark.registry
+def test_an_entry_lacking_configs_is_completed_by_the_workers(
+    registry: RegistryServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A run whose policies read no config writes entries without configs. A later run
+    that needs them finds the entry, starts reading it where no request may be sent (the
+    reporting thread), and reads the image again with requests: the configs are fetched
+    by the worker pools, and the findings are those of a run without a cache."""
+    import threading
+
+    from manifest_lint.registry.client import RegistryClient, RegistrySource
+
+    refs = []
+    for i in range(3):
+        children = [
+            build_manifest(p, layers=2, seed=f"partial{i}") for p in ("linux/amd64", "linux/arm64")
+        ]
+        built = build_index(children, annotations=ANNOTATIONS)
+        refs.append(push(registry.url, f"cache/partial{i}", built, "v1").reference)
+    cache = tmp_path / "cache"
+
+    def run(*args: str) -> dict[str, Any]:
+        report = tmp_path / "report.json"
+        main([*args, "--json", str(report), *refs])
+        capsys.readouterr()
+        result: dict[str, Any] = json.loads(report.read_text())
+        return result
+
+    first = run("--cache-dir", str(cache), "--select", "pinned-digest")
+    assert first["summary"]["registries"][registry.host]["requests"] == {"GET": 9, "HEAD": 3}
+
+    threads: list[str] = []
+    real = RegistryClient.get_blob
+
+    def recording(self: RegistryClient, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(RegistryClient, "get_blob", recording)
+    resumed: list[float] = []
+    real_resume = RegistrySource.resume
+
+    def resume(self: RegistrySource) -> None:
+        before = self.deadline
+        real_resume(self)
+        resumed.append(self.deadline - before)
+
+    monkeypatch.setattr(RegistrySource, "resume", resume)
+    second = run("--cache-dir", str(cache))
+    # Each reference's deadline restarted when it was read again with requests.
+    assert len(resumed) == 3
+    assert all(moved >= 0 for moved in resumed)
+    # The two configs of each image, and nothing else.
+    assert second["summary"]["registries"][registry.host]["requests"] == {"GET": 6, "HEAD": 3}
+    assert len(threads) == 6
+    assert threading.main_thread().name not in threads
+    fresh = run("--no-cache")
+    assert [r["findings"] for r in second["results"]] == [r["findings"] for r in fresh["results"]]
+    third = run("--cache-dir", str(cache))  # the entries were completed
+    assert third["summary"]["registries"][registry.host]["requests"] == {"HEAD": 3}

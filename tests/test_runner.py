@@ -105,10 +105,9 @@ def test_the_rest_of_a_local_image_is_done_by_the_reporting_thread(
     finished_in: dict[bool, set[str]] = {True: set(), False: set()}
     real = runner._finish
 
-    def recording(target: runner.Target, plan: Any, reference: Reference, source: Any, *a: Any):  # type: ignore[no-untyped-def]
-        local = getattr(source, "local", False)
-        finished_in[bool(local)].add(threading.current_thread().name)
-        return real(target, plan, reference, source, *a)
+    def recording(*args: Any, local: bool = False) -> ReferenceResult:
+        finished_in[local].add(threading.current_thread().name)
+        return real(*args, local=local)
 
     monkeypatch.setattr(runner, "_finish", recording)
     with Registries() as registries:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from manifest_lint import media_types as mt
 from manifest_lint.digest import Digest
-from manifest_lint.errors import IntegrityError, TooLargeError
+from manifest_lint.errors import IntegrityError, ManifestLintError, TooLargeError
 from manifest_lint.limits import MAX_DOCUMENT_SIZE
 from manifest_lint.model import (
     Attestation,
@@ -43,6 +43,11 @@ class Fetched:
     data: bytes
     media_type: str
     digest: str
+
+
+class NotLocal(ManifestLintError):
+    """A source told to answer from local storage only (``cache_only``) lacks a
+    document. Internal: the caller then reads the image again, with requests."""
 
 
 class Source(Protocol):

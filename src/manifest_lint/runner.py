@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from manifest_lint.fetch import Fetched, Source
+    from manifest_lint.model import Image
 
 from manifest_lint.results import (
     FETCH,
@@ -200,7 +201,7 @@ def start(target: Target, plan: Plan, registries: Registries, pool: Executor | N
     except SourceError as exc:
         return _error(target, FETCH, str(exc), *known)
     if getattr(source, "local", False):
-        return lambda: _finish(target, plan, reference, source, top, None)
+        return lambda: _finish(target, plan, reference, source, top, pool, local=True)
     return _finish(target, plan, reference, source, top, pool)
 
 
@@ -211,12 +212,12 @@ def _finish(
     source: Source,
     top: Fetched,
     pool: Executor | None,
+    *,
+    local: bool = False,
 ) -> ReferenceResult:
-    from manifest_lint.fetch import read_image
-
     try:
         try:
-            image = read_image(reference, source, top, configs=plan.configs, executor=pool)
+            image = _read(reference, source, top, plan, pool, local)
         finally:
             source.close()
     except SourceError as exc:
@@ -234,6 +235,34 @@ def _finish(
         location=target.location,
         platforms=tuple(document["image"]["platforms"]),
     )
+
+
+def _read(
+    reference: Reference,
+    source: Source,
+    top: Fetched,
+    plan: Plan,
+    pool: Executor | None,
+    local: bool,
+) -> Image:
+    """The image after its top document. A ``local`` image is read here, in the
+    reporting thread, with no request; if the cache entry lacks a document (written by
+    a run that read less, such as no configs), it is read again with requests, its
+    platforms through the pool, and the reference's deadline counted from now."""
+    from manifest_lint.fetch import NotLocal, read_image
+
+    if local and hasattr(source, "cache_only"):
+        source.cache_only = True
+        try:
+            return read_image(reference, source, top, configs=plan.configs)
+        except NotLocal:
+            source.cache_only = False
+            resume = getattr(source, "resume", None)
+            if resume is not None:
+                resume()
+    elif local:
+        pool = None
+    return read_image(reference, source, top, configs=plan.configs, executor=pool)
 
 
 def run(

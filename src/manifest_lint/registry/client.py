@@ -34,7 +34,7 @@ from manifest_lint.errors import (
     TooLargeError,
     UnsupportedMediaTypeError,
 )
-from manifest_lint.fetch import Fetched, verify
+from manifest_lint.fetch import Fetched, NotLocal, verify
 from manifest_lint.limits import MAX_DOCUMENT_SIZE
 from manifest_lint.model import Descriptor
 from manifest_lint.reference import Reference
@@ -61,7 +61,7 @@ T = TypeVar("T")
 
 def ssl_context(options: RegistryOptions) -> ssl.SSLContext:
     """The CAs registries are verified with (``registry.tls.verified_context``)."""
-    return verified_context(options.ca_file, options.env)
+    return verified_context(options.ca_file)
 
 
 class _NoCookies(httpx.Cookies):
@@ -628,12 +628,28 @@ class RegistrySource:
         self._top = ""
         self._documents: dict[str, bytes] = {}
         self._fetched = False
+        #: Set while the image is read where no request should be sent (the reporting
+        #: thread, see ``runner``): a document the entry lacks raises NotLocal.
+        self.cache_only = False
+        self._incomplete = False
 
     @property
     def local(self) -> bool:
-        """Whether the cache has an entry for the image: its documents are read from
-        disk, one after another (see ``fetch.load_image``)."""
-        return self._entry is not None
+        """Whether the cache has an entry for the image (and it was not found to lack a
+        document): its documents are read from disk, one after another (see
+        ``fetch.read_image``)."""
+        return self._entry is not None and not self._incomplete
+
+    def resume(self) -> None:
+        """The reference's deadline counts from now: work on it resumes after it
+        waited its turn (see ``runner``)."""
+        self.deadline = time.monotonic() + self.client.options.timeout
+
+    def _must_ask(self, digest: str) -> None:
+        """A document is not in the cache: say so if no request may be sent now."""
+        if self.cache_only:
+            self._incomplete = True
+            raise NotLocal(f"{self.what}: {digest} is not in the cache entry")
 
     def close(self) -> None:
         """Write what was fetched to the cache (the client is shared: nothing else)."""
@@ -666,6 +682,7 @@ class RegistrySource:
         data = self._cached(digest)
         if data is not None:
             return Fetched(data, media_type or _declared_type(data), digest)
+        self._must_ask(digest)
 
         def get() -> Fetched:
             return self.client.get_manifest(
@@ -708,6 +725,7 @@ class RegistrySource:
         cached = self._cached(descriptor.digest)
         if cached is not None:
             return cached
+        self._must_ask(descriptor.digest)
 
         def get() -> bytes:
             data = self.client.get_blob(
