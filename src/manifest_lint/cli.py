@@ -578,7 +578,8 @@ def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
     targets = _read_targets(args, _scan_targets(args.files) if scan else [])
     # Offline, nothing is fetched: the cache is neither read nor written.
     registries = Registries(_registry_options(args), None if args.offline else _cache(args))
-    if not args.offline and _asks_registries(targets, host.sources()):
+    sources = host.sources()
+    if not args.offline and _asks_registries(targets, sources):
         registries.prepare()  # CA certificates read in a thread while the rest starts
 
     outputs: list[tuple[str, str]] = [
@@ -617,7 +618,7 @@ def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
         reporters += [reporter_factories[name](f.stream, run_info) for f, name in files]
         plan = Plan(
             compiled,
-            host.sources(),
+            sources,
             datetime.now(UTC),
             fail_on,
             args.concurrency,

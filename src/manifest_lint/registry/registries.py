@@ -77,9 +77,7 @@ class Registries:
         with self._lock:
             if self._tls is None:
                 options = self.options
-                self._tls = Pending(
-                    lambda: verified_context(options.ca_file, options.env), "ca-certificates"
-                )
+                self._tls = Pending(lambda: verified_context(options.ca_file), "ca-certificates")
 
     def tls_context(self) -> ssl.SSLContext:
         """The verifying TLS context every client of this run shares."""

@@ -11,6 +11,7 @@ made) :mod:`ssl`.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -82,5 +83,7 @@ class Pending(Generic[T]):
     def result(self) -> T:
         self._done.wait()
         if self._error is not None:
-            raise self._error
+            # A copy for each caller: raising one exception object from many threads
+            # would grow its traceback with every raise.
+            raise copy.copy(self._error)
         return self._value  # type: ignore[return-value]  # set when there is no error
