@@ -181,10 +181,10 @@ def builtin_document() -> dict[str, Any]:
 
     sys.path.append(str(Path(__file__).resolve().parent.parent / "tests"))
     from helpers.images import build_index, build_manifest, write_layout
-    from manifest_lint.document import build_document
-    from manifest_lint.fetch import load_image
-    from manifest_lint.layout import LayoutSource
-    from manifest_lint.reference import parse_reference
+    from manifest_lint.image.reference import parse_reference
+    from manifest_lint.policy.document import build_document
+    from manifest_lint.sources.base import load_image
+    from manifest_lint.sources.layout import LayoutSource
 
     annotations = {
         "org.opencontainers.image.source": "https://example.com/app",
@@ -208,8 +208,8 @@ def builtin_document() -> dict[str, Any]:
 
 def measure_builtins(images: dict[str, int], repeat: int) -> dict[str, float]:
     """Milliseconds per image for the built-in policies, per backend, through the engine."""
-    from manifest_lint.evaluate import compile_policies, evaluate
-    from manifest_lint.plugins import PluginHost, get_plugin_manager
+    from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
+    from manifest_lint.policy.evaluate import compile_policies, evaluate
 
     host = PluginHost(get_plugin_manager(autoload=False))
     policies = [p for p in host.policies() if p.origin == "builtin"]

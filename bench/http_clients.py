@@ -179,7 +179,7 @@ def httpx_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
 
 def httpx_stdlib_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
     """httpx's API on manifest-lint's http.client transport (what manifest-lint runs)."""
-    from manifest_lint.registry.transport import StdlibTransport
+    from manifest_lint.sources.registry.transport import StdlibTransport
 
     with httpx.Client(base_url=base, transport=StdlibTransport(), timeout=60.0) as client:
         return _client_threads(client, repo, tags, c)
@@ -218,8 +218,8 @@ def httpx2_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
 def manifest_lint_threads(base: str, repo: str, tags: list[str], c: int) -> Tally:
     """manifest-lint's own RegistryClient (streamed, size-capped, digest-verified reads,
     per-response accounting) on its httpx.Client, shared by C threads."""
-    from manifest_lint.model import Descriptor
-    from manifest_lint.registry.client import Registries, RegistryOptions
+    from manifest_lint.image.model import Descriptor
+    from manifest_lint.sources.registry.client import Registries, RegistryOptions
 
     host = httpx.URL(base).netloc.decode()
     with Registries(RegistryOptions(timeout=60.0)) as registries:

@@ -58,7 +58,7 @@ from helpers.images import (
 from helpers.registry_server import RegistryServer, free_port
 from helpers.reports import read_junit
 from manifest_lint import action
-from manifest_lint.registry.credentials import DOCKER_HUB_KEY, find_credential
+from manifest_lint.sources.registry.credentials import DOCKER_HUB_KEY, find_credential
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION_YML = ROOT / "action.yml"
@@ -834,7 +834,7 @@ def test_the_cli_runs_with_the_credentials_file_and_without_the_inputs(
         )
         return 0
 
-    monkeypatch.setattr("manifest_lint.cli.main", fake_main)
+    monkeypatch.setattr("manifest_lint.cli.main.main", fake_main)
     before = dict(os.environ)
     env = github | {
         "ML_REFERENCES": "localhost:5000/app:1",

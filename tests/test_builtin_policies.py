@@ -27,7 +27,7 @@ from helpers.images import (
     push,
 )
 from helpers.registry_server import RegistryServer
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
 
 pytestmark = pytest.mark.registry
 

@@ -21,8 +21,8 @@ from helpers.images import (
     push,
 )
 from helpers.registry_server import RegistryServer
-from manifest_lint.cache import MAGIC, Cache, decode, default_cache_dir, encode
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
+from manifest_lint.sources.cache import MAGIC, Cache, decode, default_cache_dir, encode
 
 
 def digest_of(data: bytes) -> str:
@@ -219,9 +219,9 @@ def test_an_image_read_from_the_cache_is_read_in_the_calling_thread(
     """Fetching from a registry uses the executor for the platforms; an image whose
     entry is in the cache is read in the calling thread (threads would only pass the
     GIL around)."""
-    from manifest_lint.fetch import load_image
-    from manifest_lint.reference import parse_reference
-    from manifest_lint.registry.client import Registries, RegistryOptions, RegistrySource
+    from manifest_lint.image.reference import parse_reference
+    from manifest_lint.sources.base import load_image
+    from manifest_lint.sources.registry.client import Registries, RegistryOptions, RegistrySource
 
     children = [build_manifest(p, layers=1, seed="local") for p in ("linux/amd64", "linux/arm64")]
     built = build_index(children)
@@ -256,7 +256,7 @@ def test_an_entry_lacking_configs_is_completed_by_the_workers(
     by the worker pools, and the findings are those of a run without a cache."""
     import threading
 
-    from manifest_lint.registry.client import RegistryClient, RegistrySource
+    from manifest_lint.sources.registry.client import RegistryClient, RegistrySource
 
     refs = []
     for i in range(3):

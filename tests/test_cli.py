@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from manifest_lint.cli import _blocked, main
+from manifest_lint.cli.main import _blocked, main
 from manifest_lint.errors import UsageError
 from manifest_lint.reporters import RunInfo
 from manifest_lint.reporters.github import GithubReporter
@@ -103,7 +103,7 @@ def test_help_is_wrapped_as_argparse_wraps_it(
     import argparse
     import shutil
 
-    from manifest_lint import cli
+    from manifest_lint.cli import main as cli
 
     monkeypatch.setenv("COLUMNS", columns)
     assert cli._terminal_columns() == shutil.get_terminal_size().columns

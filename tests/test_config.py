@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
 from manifest_lint.config import DEFAULT_NAME, Config, PolicySettings, load_config, parse_config
 from manifest_lint.errors import ConfigError, UsageError
-from manifest_lint.plugins import PluginHost, get_plugin_manager
+from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
+from manifest_lint.policy.selection import select_policies
 from manifest_lint.results import Severity
-from manifest_lint.selection import select_policies
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = f"oci:{REPO / 'examples' / 'multiarch'}:1.0"

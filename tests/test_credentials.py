@@ -1,4 +1,4 @@
-"""Tests for manifest_lint.registry.credentials: files, precedence, helpers, secrecy."""
+"""Tests for manifest_lint.sources.registry.credentials: files, precedence, helpers, secrecy."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from manifest_lint.errors import CredentialError
-from manifest_lint.registry import credentials
-from manifest_lint.registry.credentials import (
+from manifest_lint.sources.registry import credentials
+from manifest_lint.sources.registry.credentials import (
     DOCKER_HUB_KEY,
     Credential,
     find_credential,

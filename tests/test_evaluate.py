@@ -17,15 +17,15 @@ import pytest
 
 from helpers.images import Built, Platform, build_index, build_manifest, write_layout
 from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
-from manifest_lint.cli import main
-from manifest_lint.document import build_document
+from manifest_lint.cli.main import main
 from manifest_lint.errors import PolicyError
-from manifest_lint.evaluate import compile_policy, evaluate, platform_labels
-from manifest_lint.fetch import load_image
-from manifest_lint.layout import LayoutSource
-from manifest_lint.policy import parse_policies
-from manifest_lint.reference import parse_reference
+from manifest_lint.image.reference import parse_reference
+from manifest_lint.policy.document import build_document
+from manifest_lint.policy.evaluate import compile_policy, evaluate, platform_labels
+from manifest_lint.policy.files import parse_policies
 from manifest_lint.results import Finding, Outcome, Severity
+from manifest_lint.sources.base import load_image
+from manifest_lint.sources.layout import LayoutSource
 
 BACKENDS = ("cel-expr-python", "celpy")
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Faults between manifest-lint and a real registry: retried when transient, never a pass.
 
 Every test here puts :class:`~helpers.fault_proxy.FaultProxy` between
-``manifest_lint.cli.main`` and the real CNCF registry of the ``registry``
+``manifest_lint.cli.main.main`` and the real CNCF registry of the ``registry``
 fixture, and reads what ``--json`` and ``--junit`` say:
 
 * 20% random transient faults (429 with ``Retry-After`` in seconds or as an
@@ -53,9 +53,9 @@ from helpers.images import (
 )
 from helpers.registry_server import RegistryServer
 from helpers.reports import read_junit, suites_by_reference, validate_junit, validate_sarif
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
 from manifest_lint.errors import RegistryError, RegistryUnavailableError
-from manifest_lint.registry.client import (
+from manifest_lint.sources.registry.client import (
     MAX_ATTEMPTS,
     RegistryClient,
     RegistryOptions,

@@ -35,8 +35,8 @@ from helpers.images import (
 )
 from helpers.registry_server import RegistryServer
 from helpers.reports import suites_by_reference, validate_junit, validate_sarif
-from manifest_lint.cli import main
-from manifest_lint.limits import MAX_DOCUMENT_SIZE, MAX_INDEX_ENTRIES
+from manifest_lint.cli.main import main
+from manifest_lint.image.limits import MAX_DOCUMENT_SIZE, MAX_INDEX_ENTRIES
 
 pytestmark = pytest.mark.registry
 

@@ -36,7 +36,7 @@ from helpers.images import (
     PushedCase,
 )
 from helpers.registry_server import RegistryServer, free_port
-from manifest_lint.platform import parse_platform
+from manifest_lint.image.platforms import parse_platform
 
 pytestmark = pytest.mark.registry
 

@@ -22,9 +22,9 @@ import pytest
 from helpers.cli import inspect_json, run
 from helpers.images import CASES, REF_NAME, Built, make_tar, write_layout, write_layout_archive
 from manifest_lint.errors import IntegrityError, LayoutError
-from manifest_lint.fetch import load_image
-from manifest_lint.layout import LayoutSource
-from manifest_lint.reference import parse_reference
+from manifest_lint.image.reference import parse_reference
+from manifest_lint.sources.base import load_image
+from manifest_lint.sources.layout import LayoutSource
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FOUR_PLATFORMS = ["linux/amd64", "linux/arm/v7", "linux/arm64", "linux/s390x"]

@@ -30,7 +30,7 @@ from helpers.images import (
 )
 from helpers.registry_server import RegistryServer, free_port
 from helpers.reports import read_junit, suites_by_reference, validate_junit
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
 
 pytestmark = pytest.mark.registry
 

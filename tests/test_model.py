@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from manifest_lint import media_types as mt
 from manifest_lint.errors import ContentError, ManifestLintError, UnsupportedMediaTypeError
-from manifest_lint.model import MAX_INDEX_ENTRIES, ImageConfig, Index, Manifest
+from manifest_lint.image import media_types as mt
+from manifest_lint.image.model import MAX_INDEX_ENTRIES, ImageConfig, Index, Manifest
 
 D = "sha256:" + "0" * 64
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from manifest_lint import builtin
+from manifest_lint.plugin import builtin
 from manifest_lint.results import Severity
 from manifest_lint.yamlfile import (
     LocatedDict,
@@ -188,9 +188,9 @@ def test_an_unreadable_parse_is_ignored(policy_copy: Path, content: str) -> None
 
 _RUN_FROM_WHEEL = """
 import contextlib, io, json, sys
-from manifest_lint import builtin
+from manifest_lint.plugin import builtin
 from manifest_lint.results import Severity
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     code = main(["scan", "--offline", "--no-cache", sys.argv[1]])
 print(json.dumps({

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from manifest_lint.platform import Platform, PlatformFormatError, parse_platform
+from manifest_lint.image.platforms import Platform, PlatformFormatError, parse_platform
 
 
 @pytest.mark.parametrize(

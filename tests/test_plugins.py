@@ -28,20 +28,21 @@ import pytest
 import yaml
 
 from helpers.images import Built, build_index, build_manifest
-from manifest_lint import __version__, builtin, hookspecs
-from manifest_lint import plugins as plugins_module
+from manifest_lint import __version__
 from manifest_lint.cel import BOOL, INT, STRING, CelBackend, CelFunction, CelProgram, get_backend
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
 from manifest_lint.errors import PluginError
-from manifest_lint.fetch import Fetched
-from manifest_lint.hookspecs import hookimpl
-from manifest_lint.model import Descriptor
-from manifest_lint.plugins import PluginHost, get_plugin_manager
-from manifest_lint.policy import Policy, parse_policies
-from manifest_lint.reference import Reference
-from manifest_lint.registry.client import Registries
+from manifest_lint.image.model import Descriptor
+from manifest_lint.image.reference import Reference
+from manifest_lint.plugin import builtin, hookspecs
+from manifest_lint.plugin import manager as plugins_module
+from manifest_lint.plugin.hookspecs import hookimpl
+from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
+from manifest_lint.policy.files import Policy, parse_policies
 from manifest_lint.reporters import ReporterFactory, RunInfo
 from manifest_lint.results import ReferenceResult, Summary
+from manifest_lint.sources.base import Fetched
+from manifest_lint.sources.registry.client import Registries
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_LAYOUT = f"oci:{REPO / 'examples' / 'multiarch'}:1.0"
@@ -100,7 +101,7 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callabl
 
 
 REPORTER_PLUGIN = """
-from manifest_lint.hookspecs import hookimpl
+from manifest_lint.plugin.hookspecs import hookimpl
 
 
 class Lines:
@@ -178,7 +179,7 @@ def test_a_misspelled_hook_in_an_installed_plugin_exits_2(
 ) -> None:
     installed_plugin(
         "typo",
-        "from manifest_lint.hookspecs import hookimpl\n\n"
+        "from manifest_lint.plugin.hookspecs import hookimpl\n\n"
         "@hookimpl\ndef manifest_lint_register_reporter(register):\n    pass\n",
     )
     code, out, err = lint(capsys, EXAMPLE_LAYOUT)
@@ -912,9 +913,9 @@ def test_plugins_are_loaded_by_main_never_at_import(
 ) -> None:
     module = installed_plugin("lines", REPORTER_PLUGIN)
     code = (
-        "import sys, manifest_lint, manifest_lint.cli, manifest_lint.plugins;"
-        f"print({module!r} in sys.modules, 'manifest_lint.builtin' in sys.modules);"
-        "manifest_lint.cli.main(['plugins', '-p', 'no:example']);"
+        "import sys, manifest_lint, manifest_lint.cli.main, manifest_lint.plugin.manager;"
+        f"print({module!r} in sys.modules, 'manifest_lint.plugin.builtin' in sys.modules);"
+        "manifest_lint.cli.main.main(['plugins', '-p', 'no:example']);"
         f"print({module!r} in sys.modules)"
     )
     env = {k: v for k, v in os.environ.items() if k != "MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD"}
@@ -967,7 +968,7 @@ def test_a_plugin_that_fails_to_import_is_named_not_a_traceback(
 def test_the_quick_look_for_installed_plugins(tmp_path: Path) -> None:
     """No installed distribution declares the group: importlib.metadata is not even
     imported. One that does, or a path it cannot look into (a zip), is a maybe."""
-    from manifest_lint.plugins import _may_have_entry_points
+    from manifest_lint.plugin.manager import _may_have_entry_points
 
     site = tmp_path / "site"
     other = site / "other-1.0.dist-info"

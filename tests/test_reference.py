@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from manifest_lint.errors import InvalidReferenceError
-from manifest_lint.reference import parse_reference
+from manifest_lint.image.reference import parse_reference
 
 H64 = "a" * 64
 H128 = "b" * 128
@@ -277,7 +277,7 @@ _HEXISH = st.one_of(
     )
 )
 def test_is_digest_says_what_digest_parsing_accepts(text: str) -> None:
-    from manifest_lint.digest import Digest, DigestFormatError, is_digest
+    from manifest_lint.image.digest import Digest, DigestFormatError, is_digest
 
     try:
         Digest.parse(text)
@@ -288,7 +288,7 @@ def test_is_digest_says_what_digest_parsing_accepts(text: str) -> None:
 
 
 def test_is_digest_accepts_both_algorithms() -> None:
-    from manifest_lint.digest import is_digest
+    from manifest_lint.image.digest import is_digest
 
     assert is_digest("sha256:" + "a" * 64)
     assert is_digest("sha512:" + "0" * 128)

@@ -20,7 +20,7 @@ import pytest
 
 from helpers.images import CASES, Built, push
 from helpers.registry_server import RegistryServer
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
 
 pytestmark = pytest.mark.registry
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from manifest_lint import media_types as mt
 from manifest_lint.errors import (
     AuthenticationError,
     IntegrityError,
@@ -24,17 +23,18 @@ from manifest_lint.errors import (
     TooLargeError,
     UnsupportedMediaTypeError,
 )
-from manifest_lint.fetch import load_image
-from manifest_lint.limits import MAX_DOCUMENT_SIZE
-from manifest_lint.model import Descriptor
-from manifest_lint.reference import parse_reference
-from manifest_lint.registry.client import (
+from manifest_lint.image import media_types as mt
+from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
+from manifest_lint.image.model import Descriptor
+from manifest_lint.image.reference import parse_reference
+from manifest_lint.sources.base import load_image
+from manifest_lint.sources.registry.client import (
     RegistryClient,
     RegistryOptions,
     RegistrySource,
     is_loopback,
 )
-from manifest_lint.registry.credentials import Credential
+from manifest_lint.sources.registry.credentials import Credential
 
 HOST = "registry.example"
 REPO = "team/app"

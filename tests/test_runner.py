@@ -19,15 +19,15 @@ from typing import Any
 import pytest
 
 from manifest_lint import runner
-from manifest_lint.builtin import builtin_policies
 from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
-from manifest_lint.evaluate import compile_policies
-from manifest_lint.fetch import Fetched
-from manifest_lint.layout import LayoutSource
-from manifest_lint.model import Descriptor
-from manifest_lint.reference import Reference, parse_reference
-from manifest_lint.registry.registries import Registries
+from manifest_lint.image.model import Descriptor
+from manifest_lint.image.reference import Reference, parse_reference
+from manifest_lint.plugin.builtin import builtin_policies
+from manifest_lint.policy.evaluate import compile_policies
 from manifest_lint.results import Location, Outcome, ReferenceResult, Summary
+from manifest_lint.sources.base import Fetched
+from manifest_lint.sources.layout import LayoutSource
+from manifest_lint.sources.registry.registries import Registries
 
 LAYOUT = Path(__file__).resolve().parents[1] / "examples" / "multiarch"
 
@@ -65,7 +65,7 @@ class _Recorder:
 
 
 def _plan(concurrency: int) -> runner.Plan:
-    from manifest_lint.builtin import _open_layout
+    from manifest_lint.plugin.builtin import _open_layout
 
     policies = [p for p in builtin_policies() if p.name != "allowed-registries"]
     compiled = compile_policies(policies, get_backend("cel-expr-python"), BUILTIN_FUNCTIONS)

@@ -670,7 +670,7 @@ def test_offline_a_reference_written_again_is_evaluated_once(
     import json
 
     from manifest_lint import runner
-    from manifest_lint.cli import main
+    from manifest_lint.cli.main import main
 
     calls: list[str] = []
     real = runner.evaluate
@@ -713,8 +713,8 @@ def test_offline_policies_are_compiled_plain_and_give_the_online_findings(
     compile) are not built, and the findings are those the shared forms give."""
     import json
 
-    from manifest_lint import evaluate
-    from manifest_lint.cli import main
+    from manifest_lint.cli.main import main
+    from manifest_lint.policy import evaluate
 
     shared: list[str] = []
     real = evaluate.Shared.__init__
@@ -741,10 +741,10 @@ def test_offline_policies_are_compiled_plain_and_give_the_online_findings(
     # The shared forms give the same findings on these references.
     from datetime import UTC, datetime
 
-    from manifest_lint.builtin import builtin_policies
     from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
-    from manifest_lint.document import offline_document
-    from manifest_lint.reference import parse_reference
+    from manifest_lint.image.reference import parse_reference
+    from manifest_lint.plugin.builtin import builtin_policies
+    from manifest_lint.policy.document import offline_document
 
     backend = get_backend("cel-expr-python")
     offline = [p for p in builtin_policies() if not evaluate.needs_registry(p)]

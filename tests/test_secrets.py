@@ -30,10 +30,10 @@ from helpers.images import (
 )
 from helpers.registry_server import RegistryServer
 from helpers.token_issuer import parse_scope
-from manifest_lint.cli import main
-from manifest_lint.registry.auth import EXPIRY_MARGIN
-from manifest_lint.registry.client import Registries, RegistryOptions
-from manifest_lint.registry.credentials import Credential
+from manifest_lint.cli.main import main
+from manifest_lint.sources.registry.auth import EXPIRY_MARGIN
+from manifest_lint.sources.registry.client import Registries, RegistryOptions
+from manifest_lint.sources.registry.credentials import Credential
 
 pytestmark = pytest.mark.registry
 

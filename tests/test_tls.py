@@ -38,7 +38,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from helpers.images import Pushed, build_manifest, push
 from helpers.registry_server import RegistryServer, RegistryStartError
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
 
 pytestmark = pytest.mark.registry
 
@@ -437,7 +437,7 @@ def test_the_verifying_context_trusts_what_httpx_trusts(
 ) -> None:
     """registry/tls.py makes httpx's default context without importing httpx; the two
     must trust the same CAs (certifi's bundle, or the one the variables name)."""
-    from manifest_lint.registry.tls import verified_context
+    from manifest_lint.sources.registry.tls import verified_context
 
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
@@ -460,8 +460,8 @@ def test_the_verifying_context_trusts_what_httpx_trusts(
 def test_every_client_of_a_run_shares_one_context_read_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from manifest_lint.registry import tls
-    from manifest_lint.registry.registries import Registries, RegistryOptions
+    from manifest_lint.sources.registry import tls
+    from manifest_lint.sources.registry.registries import Registries, RegistryOptions
 
     made: list[ssl.SSLContext] = []
     real = tls.verified_context
@@ -484,7 +484,7 @@ def test_every_client_of_a_run_shares_one_context_read_once(
 def test_the_ca_certificates_are_read_early_only_by_runs_that_ask_registries(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from manifest_lint.registry.registries import Registries
+    from manifest_lint.sources.registry.registries import Registries
 
     prepared: list[bool] = []
     real = Registries.prepare

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from helpers.registry_server import RegistryServer
-from manifest_lint.registry.client import USER_AGENT
-from manifest_lint.registry.transport import StdlibTransport, proxy_applies
+from manifest_lint.sources.registry.client import USER_AGENT
+from manifest_lint.sources.registry.transport import StdlibTransport, proxy_applies
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -185,7 +185,7 @@ def test_a_registry_behind_a_proxy_uses_httpx_own_transport(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """httpx reads the proxy variables only for its own transport."""
-    from manifest_lint.registry.client import RegistryClient, RegistryOptions
+    from manifest_lint.sources.registry.client import RegistryClient, RegistryOptions
 
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "internal.example")
@@ -202,8 +202,8 @@ def test_a_registry_behind_a_proxy_uses_httpx_own_transport(
 
 def test_the_registry_client_keeps_no_cookies(server: str) -> None:
     """Registries do not use cookies and docker ignores them: a Set-Cookie is not sent back."""
-    from manifest_lint.model import Descriptor
-    from manifest_lint.registry.client import RegistryClient, RegistryOptions
+    from manifest_lint.image.model import Descriptor
+    from manifest_lint.sources.registry.client import RegistryClient, RegistryOptions
 
     host = server.removeprefix("http://")
     client = RegistryClient(host, RegistryOptions())
@@ -230,7 +230,7 @@ def test_a_registry_behind_a_proxy_is_reached_through_it(
 
     from helpers.forward_proxy import ForwardProxy
     from helpers.images import build_index, build_manifest, push
-    from manifest_lint.cli import main
+    from manifest_lint.cli.main import main
 
     children = [build_manifest(p, layers=1, seed="proxy") for p in ("linux/amd64", "linux/arm64")]
     pushed = push(registry.url, "proxy/app", build_index(children), "v1")

@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from manifest_lint.cli import console_main
+from manifest_lint.cli.main import console_main
 
 console_main()

@@ -11,7 +11,7 @@ script. This module
    ``docker/login-action`` for another registry still counts), and points
    ``DOCKER_CONFIG`` (and ``REGISTRY_AUTH_FILE``, when unset, so the file is
    searched first) at it for the run; the directory is deleted afterwards;
-4. runs :func:`manifest_lint.cli.main` in-process with ``--junit``, ``--sarif``
+4. runs :func:`manifest_lint.cli.main.main` in-process with ``--junit``, ``--sarif``
    and ``--json`` (default paths under ``$RUNNER_TEMP``); with
    ``GITHUB_ACTIONS=true`` the CLI also writes annotations and the job summary;
 5. reads the JSON report for the counts and appends the step outputs to
@@ -60,10 +60,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
 
-from manifest_lint.cli import ExitCode
+from manifest_lint.cli.main import ExitCode
 from manifest_lint.errors import CredentialError, UsageError
-from manifest_lint.registry.credentials import DOCKER_HUB_KEY, find_credential
 from manifest_lint.reporters.github import escape_data
+from manifest_lint.sources.registry.credentials import DOCKER_HUB_KEY, find_credential
 
 FAIL_ON_VALUES: Final = ("error", "warning", "info")
 GHCR: Final = "ghcr.io"
@@ -397,7 +397,7 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def _run(environ: dict[str, str], reports: Reports, work_dir: Path, out: TextIO) -> int:
-    from manifest_lint.cli import main as cli_main
+    from manifest_lint.cli.main import main as cli_main
 
     cwd = Path.cwd()
     inputs = Inputs.from_env(environ)

@@ -15,19 +15,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from manifest_lint.document import build_document, offline_document
 from manifest_lint.errors import InvalidReferenceError, SourceError
-from manifest_lint.evaluate import CompiledPolicy, evaluate, needs_registry
-from manifest_lint.plugins import SourceOpener
-from manifest_lint.reference import Reference, parse_reference
-from manifest_lint.registry.registries import Registries
+from manifest_lint.image.reference import Reference, parse_reference
+from manifest_lint.plugin.manager import SourceOpener
+from manifest_lint.policy.document import build_document, offline_document
+from manifest_lint.policy.evaluate import CompiledPolicy, evaluate, needs_registry
 from manifest_lint.reporters import Reporter
+from manifest_lint.sources.registry.registries import Registries
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from manifest_lint.fetch import Fetched, Source
-    from manifest_lint.model import Image
+    from manifest_lint.image.model import Image
+    from manifest_lint.sources.base import Fetched, Source
 
 from manifest_lint.results import (
     FETCH,
@@ -189,7 +189,7 @@ def start(target: Target, plan: Plan, registries: Registries, pool: Executor | N
     opener = plan.sources.get(reference.transport)
     if opener is None:
         return _error(target, REFERENCE, f"no source for transport {reference.transport!r}", *known)
-    from manifest_lint.fetch import open_image  # (not needed offline: lazily)
+    from manifest_lint.sources.base import open_image  # (not needed offline: lazily)
 
     try:
         source = opener(reference, registries)
@@ -249,7 +249,7 @@ def _read(
     reporting thread, with no request; if the cache entry lacks a document (written by
     a run that read less, such as no configs), it is read again with requests, its
     platforms through the pool, and the reference's deadline counted from now."""
-    from manifest_lint.fetch import NotLocal, read_image
+    from manifest_lint.sources.base import NotLocal, read_image
 
     if local and hasattr(source, "cache_only"):
         source.cache_only = True

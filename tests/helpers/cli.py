@@ -1,4 +1,4 @@
-"""Driving ``manifest_lint.cli.main`` in-process, as the acceptance tests do."""
+"""Driving ``manifest_lint.cli.main.main`` in-process, as the acceptance tests do."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from manifest_lint.cli import main
+from manifest_lint.cli.main import main
 
 
 @dataclass(frozen=True)

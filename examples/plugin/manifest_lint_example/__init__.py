@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TextIO
 
 from manifest_lint.cel import BOOL, STRING, CelFunction
-from manifest_lint.hookspecs import hookimpl
-from manifest_lint.policy import Policy
+from manifest_lint.plugin.hookspecs import hookimpl
+from manifest_lint.policy.files import Policy
 from manifest_lint.reporters import Reporter, ReporterFactory, RunInfo
 from manifest_lint.results import ReferenceResult, Summary
 

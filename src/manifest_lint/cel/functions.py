@@ -1,7 +1,7 @@
 """Custom CEL functions manifest-lint provides to every policy expression.
 
 ``normalizePlatform(string) -> string``
-    ``os/arch[/variant]`` normalised as containerd does (``manifest_lint.platform``):
+    ``os/arch[/variant]`` normalised as containerd does (``manifest_lint.image.platforms``):
     ``"linux/arm64/v8"`` -> ``"linux/arm64"``, ``"linux/aarch64"`` -> ``"linux/arm64"``,
     ``"linux/arm"`` -> ``"linux/arm/v7"``. A string that is not a platform is an
     evaluation error.
@@ -19,7 +19,7 @@ from manifest_lint.cel.base import STRING, CelFunction, list_of
 
 def normalize_platform(text: str) -> str:
     """``normalizePlatform``: raises ``PlatformFormatError`` (a ValueError) for a non-platform."""
-    from manifest_lint.platform import parse_platform  # (only when a policy calls it)
+    from manifest_lint.image.platforms import parse_platform  # (only when a policy calls it)
 
     return str(parse_platform(text))
 

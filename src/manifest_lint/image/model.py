@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from manifest_lint import media_types as mt
-from manifest_lint.digest import Digest, DigestFormatError, is_digest
 from manifest_lint.errors import ContentError, UnsupportedMediaTypeError
-from manifest_lint.limits import MAX_DOCUMENT_SIZE as MAX_DOCUMENT_SIZE
-from manifest_lint.limits import MAX_INDEX_ENTRIES as MAX_INDEX_ENTRIES
-from manifest_lint.platform import Platform
-from manifest_lint.reference import Reference
+from manifest_lint.image import media_types as mt
+from manifest_lint.image.digest import Digest, DigestFormatError, is_digest
+from manifest_lint.image.limits import MAX_DOCUMENT_SIZE as MAX_DOCUMENT_SIZE
+from manifest_lint.image.limits import MAX_INDEX_ENTRIES as MAX_INDEX_ENTRIES
+from manifest_lint.image.platforms import Platform
+from manifest_lint.image.reference import Reference
 
 #: The default of an absent ``annotations`` or ``labels`` map (read-only: shared).
 _NO_ENTRIES: Mapping[str, str] = MappingProxyType({})

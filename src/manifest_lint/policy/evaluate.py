@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from manifest_lint.cel import CelBackend, CelFunction, CelProgram
 from manifest_lint.errors import EvaluationError, ExpressionError, PolicyError
-from manifest_lint.policy import Expression, Policy
+from manifest_lint.policy.files import Expression, Policy
 from manifest_lint.results import Finding, Outcome
 
 #: The variables every expression may use; all maps but ``now``.

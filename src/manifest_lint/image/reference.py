@@ -18,8 +18,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from manifest_lint.digest import Digest, DigestFormatError
 from manifest_lint.errors import InvalidReferenceError
+from manifest_lint.image.digest import Digest, DigestFormatError
 
 #: The built-in transports; plugins may add more (written ``name:PATH[:TAG|@DIGEST]``).
 Transport = str

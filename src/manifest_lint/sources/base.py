@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from manifest_lint import media_types as mt
-from manifest_lint.digest import Digest
 from manifest_lint.errors import IntegrityError, ManifestLintError, TooLargeError
-from manifest_lint.limits import MAX_DOCUMENT_SIZE
-from manifest_lint.model import (
+from manifest_lint.image import media_types as mt
+from manifest_lint.image.digest import Digest
+from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
+from manifest_lint.image.model import (
     Attestation,
     Descriptor,
     Image,
@@ -26,8 +26,8 @@ from manifest_lint.model import (
     PlatformImage,
     is_index,
 )
-from manifest_lint.platform import Platform
-from manifest_lint.reference import Reference
+from manifest_lint.image.platforms import Platform
+from manifest_lint.image.reference import Reference
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor

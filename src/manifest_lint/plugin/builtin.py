@@ -1,6 +1,6 @@
 """The built-in plugin: sources, policies, CEL functions and backends, reporters.
 
-Registered by :func:`manifest_lint.plugins.get_plugin_manager` like any other
+Registered by :func:`manifest_lint.plugin.manager.get_plugin_manager` like any other
 plugin. Everything heavy is imported inside the hooks, only when used.
 """
 
@@ -10,34 +10,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from manifest_lint.hookspecs import hookimpl
+from manifest_lint.plugin.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from manifest_lint.cel import CelBackend, CelFunction
-    from manifest_lint.fetch import Source
-    from manifest_lint.plugins import SourceOpener
-    from manifest_lint.policy import Policy
-    from manifest_lint.reference import Reference
-    from manifest_lint.registry.registries import Registries
+    from manifest_lint.image.reference import Reference
+    from manifest_lint.plugin.manager import SourceOpener
+    from manifest_lint.policy.files import Policy
     from manifest_lint.reporters import Reporter, ReporterFactory, RunInfo
+    from manifest_lint.sources.base import Source
+    from manifest_lint.sources.registry.registries import Registries
 
 
 def builtin_policy_dir() -> Path:
     """``policies/``: inside the installed package, or at the top of a source checkout."""
-    packaged = Path(__file__).resolve().parent / "policies"
+    package = Path(__file__).resolve().parents[1]  # manifest_lint/
+    packaged = package / "policies"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "policies"
+    return package.parents[1] / "policies"
 
 
 def _open_registry(reference: Reference, registries: Registries) -> Source:
-    from manifest_lint.registry.client import RegistrySource
+    from manifest_lint.sources.registry.client import RegistrySource
 
     return RegistrySource(registries.client(reference.host), reference, registries.cache)
 
 
 def _open_layout(reference: Reference, registries: Registries) -> Source:
-    from manifest_lint.layout import LayoutSource
+    from manifest_lint.sources.layout import LayoutSource
 
     return LayoutSource(reference)
 
@@ -62,8 +63,8 @@ def builtin_policies() -> list[Policy]:
     from dataclasses import replace
 
     from manifest_lint.errors import PolicyError
-    from manifest_lint.plugins import BUILTIN
-    from manifest_lint.policy import parse_policies, policy_files, read_policies
+    from manifest_lint.plugin.manager import BUILTIN
+    from manifest_lint.policy.files import parse_policies, policy_files, read_policies
     from manifest_lint.yamlfile import YamlFileError, read_text, unpack
 
     root = builtin_policy_dir()

@@ -9,9 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # (the offline path builds documents without loading the model)
-    from manifest_lint.model import Descriptor, HistoryEntry, Image, ImageConfig, PlatformImage
-    from manifest_lint.platform import Platform
-    from manifest_lint.reference import Reference
+    from manifest_lint.image.model import (
+        Descriptor,
+        HistoryEntry,
+        Image,
+        ImageConfig,
+        PlatformImage,
+    )
+    from manifest_lint.image.platforms import Platform
+    from manifest_lint.image.reference import Reference
 
 DOCUMENT_VERSION = 1
 
@@ -54,7 +60,7 @@ def _history(entry: HistoryEntry) -> dict[str, Any]:
 def config_document(config: ImageConfig | None) -> dict[str, Any]:
     """The config fields; an absent config (an artifact) gives the same keys, empty."""
     if config is None:
-        from manifest_lint.model import ImageConfig
+        from manifest_lint.image.model import ImageConfig
 
         config = ImageConfig(digest="", media_type="")
     c = config

@@ -3,7 +3,7 @@
 Reading a CA bundle is OpenSSL parsing some 150 certificates: 30-55 ms on the
 benchmark machine, during which Python's GIL is released. A run that will ask
 registries therefore starts reading it in a thread of its own
-(:meth:`~manifest_lint.registry.registries.Registries.prepare`) while it goes
+(:meth:`~manifest_lint.sources.registry.registries.Registries.prepare`) while it goes
 on importing the HTTP stack, and every registry client of the run shares the
 one context. Light on purpose: it imports neither httpx nor (until a context is
 made) :mod:`ssl`.

@@ -7,7 +7,7 @@ plugin adds and refuses a name that is already taken (a :class:`PluginError`,
 exit code 2) instead of silently renaming or replacing it.
 
 The built-in sources, policies, CEL functions, backends and reporters are
-registered through these same hooks by :mod:`manifest_lint.builtin`.
+registered through these same hooks by :mod:`manifest_lint.plugin.builtin`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from manifest_lint.cel import CelBackend, CelFunction
-    from manifest_lint.plugins import SourceOpener
-    from manifest_lint.policy import Policy
+    from manifest_lint.plugin.manager import SourceOpener
+    from manifest_lint.policy.files import Policy
     from manifest_lint.reporters import ReporterFactory
 
 PROJECT = "manifest_lint"
@@ -55,14 +55,14 @@ def manifest_lint_register_sources(register: Callable[[str, SourceOpener], None]
 
     References written ``name:PATH[:TAG|@DIGEST]`` are then opened with
     ``opener(reference, registries)``, which returns a
-    :class:`manifest_lint.fetch.Source`. The built-ins are ``docker`` (registries,
+    :class:`manifest_lint.sources.base.Source`. The built-ins are ``docker`` (registries,
     the default for references without a prefix), ``oci`` and ``oci-archive``.
     """
 
 
 @hookspec
 def manifest_lint_register_policies(register: Callable[[Policy | Path], None]) -> None:
-    """Register policies: a :class:`manifest_lint.policy.Policy`, or the path of a
+    """Register policies: a :class:`manifest_lint.policy.files.Policy`, or the path of a
     policy file or directory of them.
 
     Registered policies are enabled by default; the configuration file and

@@ -20,10 +20,10 @@ from manifest_lint.errors import ManifestLintError, SourceError, UsageError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from manifest_lint.cache import Cache
-    from manifest_lint.plugins import SourceOpener
-    from manifest_lint.registry.registries import RegistryOptions
+    from manifest_lint.plugin.manager import SourceOpener
     from manifest_lint.runner import Target
+    from manifest_lint.sources.cache import Cache
+    from manifest_lint.sources.registry.registries import RegistryOptions
 
 DEFAULT_CEL_BACKEND = "cel-expr-python"
 
@@ -302,7 +302,7 @@ def build_lint_parser(
 
 
 def _registry_options(args: argparse.Namespace) -> RegistryOptions:
-    from manifest_lint.registry.registries import RegistryOptions
+    from manifest_lint.sources.registry.registries import RegistryOptions
 
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
@@ -324,7 +324,7 @@ def _registry_options(args: argparse.Namespace) -> RegistryOptions:
 
 
 def _cache(args: argparse.Namespace) -> Cache | None:
-    from manifest_lint.cache import Cache, default_cache_dir
+    from manifest_lint.sources.cache import Cache, default_cache_dir
 
     if args.no_cache:
         return None
@@ -351,13 +351,13 @@ def _blocked(argv: Sequence[str]) -> list[str]:
 
 
 def _inspect(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
-    from manifest_lint.document import build_document
-    from manifest_lint.fetch import load_image
-    from manifest_lint.inspect import filter_platform, write_json, write_text
-    from manifest_lint.platform import PlatformFormatError, parse_platform
-    from manifest_lint.plugins import PluginHost, get_plugin_manager
-    from manifest_lint.reference import parse_reference
-    from manifest_lint.registry.registries import Registries
+    from manifest_lint.cli.inspect import filter_platform, write_json, write_text
+    from manifest_lint.image.platforms import PlatformFormatError, parse_platform
+    from manifest_lint.image.reference import parse_reference
+    from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
+    from manifest_lint.policy.document import build_document
+    from manifest_lint.sources.base import load_image
+    from manifest_lint.sources.registry.registries import Registries
 
     sources = PluginHost(get_plugin_manager(blocked=_blocked(argv))).sources()
     reference = parse_reference(args.reference, sources)
@@ -474,7 +474,7 @@ def _scan_targets(files: Sequence[str]) -> list[Target]:
 def _asks_registries(targets: Sequence[Target], sources: Mapping[str, SourceOpener]) -> bool:
     """Whether some target is a registry reference (a layout-only run reads no CAs)."""
     from manifest_lint.errors import InvalidReferenceError
-    from manifest_lint.reference import parse_reference
+    from manifest_lint.image.reference import parse_reference
 
     for target in targets:
         if target.error or target.problem:
@@ -540,13 +540,13 @@ def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
     from datetime import UTC, datetime
 
     from manifest_lint.config import load_config
-    from manifest_lint.evaluate import compile_policies, needs_configs
-    from manifest_lint.plugins import PluginHost, get_plugin_manager
-    from manifest_lint.registry.registries import Registries
+    from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
+    from manifest_lint.policy.evaluate import compile_policies, needs_configs
+    from manifest_lint.policy.selection import select_policies
     from manifest_lint.reporters import RunInfo
     from manifest_lint.results import Severity
     from manifest_lint.runner import Plan, run
-    from manifest_lint.selection import select_policies
+    from manifest_lint.sources.registry.registries import Registries
 
     pm = get_plugin_manager(blocked=_blocked(argv))
     host = PluginHost(pm)
@@ -641,7 +641,7 @@ def _lint(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
 
 
 def _plugins(argv: Sequence[str], out: TextIO) -> int:
-    from manifest_lint.plugins import PluginHost, get_plugin_manager
+    from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
 
     parser = _Parser(
         prog="manifest-lint plugins",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from manifest_lint.platform import Platform
+from manifest_lint.image.platforms import Platform
 
 
 def filter_platform(document: dict[str, Any], platform: Platform) -> dict[str, Any]:

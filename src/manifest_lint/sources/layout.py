@@ -1,7 +1,7 @@
 """OCI image layouts: directories and tar archives of them (``oci:`` and ``oci-archive:``).
 
 Every blob is read from ``blobs/<algorithm>/<hex>``, size-capped and (by the
-caller, :mod:`manifest_lint.fetch`) digest-checked. Nothing outside the layout is
+caller, :mod:`manifest_lint.sources.base`) digest-checked. Nothing outside the layout is
 ever read: blob paths are built from parsed digests only, symlinks that leave
 the directory are refused, and an archive with an absolute or ``..`` member
 path, or a link where a blob should be, is refused whole.
@@ -15,13 +15,13 @@ import tarfile
 import threading
 from pathlib import Path, PurePosixPath
 
-from manifest_lint import media_types as mt
-from manifest_lint.digest import Digest, DigestFormatError
 from manifest_lint.errors import LayoutError, TooLargeError
-from manifest_lint.fetch import Fetched, check_size, verify
-from manifest_lint.limits import MAX_DOCUMENT_SIZE
-from manifest_lint.model import Descriptor, Index, decode_json
-from manifest_lint.reference import Reference
+from manifest_lint.image import media_types as mt
+from manifest_lint.image.digest import Digest, DigestFormatError
+from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
+from manifest_lint.image.model import Descriptor, Index, decode_json
+from manifest_lint.image.reference import Reference
+from manifest_lint.sources.base import Fetched, check_size, verify
 
 SUPPORTED_LAYOUT_MAJOR = "1"
 
@@ -146,7 +146,7 @@ def blob_path(digest: str) -> str:
 
 
 class LayoutSource:
-    """A :class:`~manifest_lint.fetch.Source` for one reference into an OCI layout."""
+    """A :class:`~manifest_lint.sources.base.Source` for one reference into an OCI layout."""
 
     #: Files on a local disk: read one after another (see ``fetch.load_image``).
     local = True

@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pluggy
 
-from manifest_lint import hookspecs
 from manifest_lint.errors import PluginError
+from manifest_lint.plugin import hookspecs
 
 if TYPE_CHECKING:
     from manifest_lint.cel import CelBackend, CelFunction
-    from manifest_lint.fetch import Source
-    from manifest_lint.policy import Policy
-    from manifest_lint.reference import Reference
-    from manifest_lint.registry.registries import Registries
+    from manifest_lint.image.reference import Reference
+    from manifest_lint.policy.files import Policy
     from manifest_lint.reporters import ReporterFactory
+    from manifest_lint.sources.base import Source
+    from manifest_lint.sources.registry.registries import Registries
 
 SourceOpener = Callable[["Reference", "Registries"], "Source"]
 ENTRY_POINT_GROUP = "manifest_lint"
@@ -42,7 +42,7 @@ def get_plugin_manager(
     plugins: Iterable[tuple[str, object]] = (),
 ) -> pluggy.PluginManager:
     """A plugin manager with the built-ins, the installed plugins and ``plugins``."""
-    from manifest_lint import builtin
+    from manifest_lint.plugin import builtin
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -230,7 +230,7 @@ class PluginHost:
 
     def policies(self) -> list[Policy]:
         """Every registered policy (files and directories loaded), unique by name."""
-        from manifest_lint.policy import Policy, load_policies
+        from manifest_lint.policy.files import Policy, load_policies
 
         collector = _Collector("policy")
         for plugin, call in self._each("manifest_lint_register_policies"):

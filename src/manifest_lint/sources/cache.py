@@ -19,7 +19,7 @@ Documents fetched in this process are also kept in memory for a while (bounded),
 so that references to one image (two tags, or a tag and its digest) read it
 once even when their entries are written later.
 
-Only documents of at most :data:`~manifest_lint.limits.MAX_DOCUMENT_SIZE` are
+Only documents of at most :data:`~manifest_lint.image.limits.MAX_DOCUMENT_SIZE` are
 cached (manifests, indexes, configs); layers never are.
 """
 
@@ -34,8 +34,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from manifest_lint.digest import Digest, DigestFormatError
-from manifest_lint.limits import MAX_DOCUMENT_SIZE
+from manifest_lint.image.digest import Digest, DigestFormatError
+from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
 
 #: Default bound on the cache's size.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024

@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from manifest_lint.cache import Cache
-    from manifest_lint.registry.client import RegistryClient
-    from manifest_lint.registry.credentials import Credential
-    from manifest_lint.registry.tls import Pending
+    from manifest_lint.sources.cache import Cache
+    from manifest_lint.sources.registry.client import RegistryClient
+    from manifest_lint.sources.registry.credentials import Credential
+    from manifest_lint.sources.registry.tls import Pending
 
 
 def is_loopback(host: str) -> bool:
@@ -72,7 +72,7 @@ class Registries:
         """Start reading the CA certificates in a thread, for a run that will ask a
         registry: OpenSSL parses them without the GIL while the run imports the HTTP
         stack (``registry/tls.py``)."""
-        from manifest_lint.registry.tls import Pending, verified_context
+        from manifest_lint.sources.registry.tls import Pending, verified_context
 
         with self._lock:
             if self._tls is None:
@@ -88,7 +88,7 @@ class Registries:
 
     def client(self, host: str) -> RegistryClient:
         # The HTTP stack is imported only when a registry is really asked.
-        from manifest_lint.registry.client import RegistryClient
+        from manifest_lint.sources.registry.client import RegistryClient
 
         self.prepare()
         with self._lock:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from manifest_lint.config import Config
 from manifest_lint.errors import ConfigError, UsageError
-from manifest_lint.policy import Policy, load_policies
+from manifest_lint.policy.files import Policy, load_policies
 
 
 def select_policies(

@@ -22,9 +22,6 @@ from manifest_lint import __version__
 
 if TYPE_CHECKING:
     import tenacity
-from manifest_lint import media_types as mt
-from manifest_lint.cache import Cache, Entry
-from manifest_lint.digest import Digest, DigestFormatError
 from manifest_lint.errors import (
     AuthenticationError,
     IntegrityError,
@@ -34,15 +31,18 @@ from manifest_lint.errors import (
     TooLargeError,
     UnsupportedMediaTypeError,
 )
-from manifest_lint.fetch import Fetched, NotLocal, verify
-from manifest_lint.limits import MAX_DOCUMENT_SIZE
-from manifest_lint.model import Descriptor
-from manifest_lint.reference import Reference
-from manifest_lint.registry.auth import RegistryAuth
-from manifest_lint.registry.credentials import find_credential
-from manifest_lint.registry.registries import Registries, RegistryOptions, is_loopback
-from manifest_lint.registry.tls import verified_context
-from manifest_lint.registry.transport import StdlibTransport, proxy_applies
+from manifest_lint.image import media_types as mt
+from manifest_lint.image.digest import Digest, DigestFormatError
+from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
+from manifest_lint.image.model import Descriptor
+from manifest_lint.image.reference import Reference
+from manifest_lint.sources.base import Fetched, NotLocal, verify
+from manifest_lint.sources.cache import Cache, Entry
+from manifest_lint.sources.registry.auth import RegistryAuth
+from manifest_lint.sources.registry.credentials import find_credential
+from manifest_lint.sources.registry.registries import Registries, RegistryOptions, is_loopback
+from manifest_lint.sources.registry.tls import verified_context
+from manifest_lint.sources.registry.transport import StdlibTransport, proxy_applies
 
 __all__ = [
     "USER_AGENT",
@@ -605,7 +605,7 @@ def _reason(exc: Exception) -> str:
 
 
 class RegistrySource:
-    """A :class:`~manifest_lint.fetch.Source` for one reference in a registry.
+    """A :class:`~manifest_lint.sources.base.Source` for one reference in a registry.
 
     With a cache, a tag is resolved with ``HEAD`` (which Docker Hub does not count
     as a pull) and content is read from the cache's entry for that digest when it

@@ -1,0 +1,3 @@
+"""Image references and the image model."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Plugins."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Policies."""
+
+from __future__ import annotations

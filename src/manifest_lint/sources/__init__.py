@@ -1,0 +1,3 @@
+"""Where images come from."""
+
+from __future__ import annotations
