@@ -1,7 +1,7 @@
 """CEL backends compared: per-image evaluation cost of the built-in policies, and of six
 representative expressions on a synthetic image.
 
-Not a test. Run: ``.venv/bin/python bench/cel.py [--images N]``.
+Not a test. Run: ``.venv/bin/python -m bench.cel [--images N]``.
 
 First, the BUILT-IN policies (``policies/``) go through the policy engine itself
 (``evaluate.compile_policies`` + ``evaluate.evaluate``, as a lint run does) on the
@@ -177,10 +177,9 @@ def measure(backend: CelBackend, images: int, repeat: int) -> dict[str, Any]:
 def builtin_document() -> dict[str, Any]:
     """The policy document of a real 8-platform x 30-layer index, read from a layout."""
     import tempfile
-    from pathlib import Path
 
-    sys.path.append(str(Path(__file__).resolve().parent.parent / "tests"))
-    from helpers.images import build_index, build_manifest, write_layout
+    from tests.helpers.images import build_index, build_manifest, write_layout
+
     from manifest_lint.image.reference import parse_reference
     from manifest_lint.policy.document import build_document
     from manifest_lint.sources.base import load_image

@@ -2,7 +2,7 @@
 
 Not a test. Run (needs Debian's docker-registry and ``pip install '.[bench]'``)::
 
-    .venv/bin/python bench/http_clients.py [--tags 200] [--repeat 3] [--json-out FILE]
+    .venv/bin/python -m bench.http_clients [--tags 200] [--repeat 3] [--json-out FILE]
 
 Starts the real CNCF registry on 127.0.0.1, pushes ``--tags`` multi-arch tags
 (``bench/workload.py``), then has each client fetch, for every tag, the 9 documents
@@ -20,30 +20,26 @@ per request. The rounds are interleaved and each figure is the best of ``--repea
 
 from __future__ import annotations
 
-import sys
+import argparse
+import asyncio
+import gc
+import json
+import os
+import resource
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.helpers.registry_server import RegistryServer
+
+from bench import workload
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-# The registry helpers of the tests (tests/helpers) start and fill the registry.
-sys.path.append(str(ROOT / "tests"))
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import resource  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Awaitable, Callable, Iterable  # noqa: E402
-from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
-from typing import Any  # noqa: E402
-
-import httpx  # noqa: E402
-import workload  # noqa: E402
-
-from helpers.registry_server import RegistryServer  # noqa: E402
 
 ACCEPT = {"Accept": workload.MANIFEST_ACCEPT}
 

@@ -4,7 +4,7 @@ Not a test. Run (needs Debian's docker-registry, skopeo and time, and
 ``pip install '.[bench]'``; an editable install works too, but parses the
 built-in policies' YAML at every start, which a wheel does not)::
 
-    .venv/bin/python bench/lint.py [--refs 500] [--skopeo-sample 50] [--rss-refs 10000]
+    .venv/bin/python -m bench.lint [--refs 500] [--skopeo-sample 50] [--rss-refs 10000]
                                    [--concurrency 8,16,32] [--floor-concurrency 16,32,64]
                                    [--repeat 1] [--json-out FILE]
 
@@ -30,30 +30,27 @@ next to the issue's targets, PASS or MISS.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+from tests.helpers.registry_server import RegistryServer
+
+from bench import workload
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-# The registry helpers of the tests (tests/helpers) start and fill the registry.
-sys.path.append(str(ROOT / "tests"))
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
-
-import workload  # noqa: E402
-
-from helpers.registry_server import RegistryServer  # noqa: E402
 
 #: The issue's targets.
 TARGETS = {

@@ -16,7 +16,7 @@ Wall time per run is ``time.perf_counter()`` around the process; the median of
 ``--runs`` counts (the minimum is printed too). Target (issue #4): the scan at most
 10 times ``python -c pass``.
 
-    python3 bench/startup.py [--files 100] [--runs 21] [--python PATH] [--json-out FILE]
+    python3 -m bench.startup [--files 100] [--runs 21] [--python PATH] [--json-out FILE]
 """
 
 from __future__ import annotations

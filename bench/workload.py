@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from helpers.images import (
+from tests.helpers.images import (
     CREATED,
     DEFAULT_PATH,
     OCI_CONFIG,

@@ -14,8 +14,8 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from helpers.images import CASES, PushedCase, push
-from helpers.registry_server import Mode, RegistryServer, registry_binary
+from tests.helpers.images import CASES, PushedCase, push
+from tests.helpers.registry_server import Mode, RegistryServer, registry_binary
 
 
 def _on_ci() -> bool:

@@ -49,16 +49,16 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers.images import (
+from manifest_lint import action
+from manifest_lint.sources.registry.credentials import DOCKER_HUB_KEY, find_credential
+from tests.helpers.images import (
     ANNOTATIONS,
     build_index,
     build_manifest,
     push,
 )
-from helpers.registry_server import RegistryServer, free_port
-from helpers.reports import read_junit
-from manifest_lint import action
-from manifest_lint.sources.registry.credentials import DOCKER_HUB_KEY, find_credential
+from tests.helpers.registry_server import RegistryServer, free_port
+from tests.helpers.reports import read_junit
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION_YML = ROOT / "action.yml"

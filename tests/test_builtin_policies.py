@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers.images import (
+from manifest_lint.cli.main import main
+from tests.helpers.images import (
     ANNOTATIONS,
     CREATED_ANNOTATION,
     REVISION,
@@ -26,8 +27,7 @@ from helpers.images import (
     build_manifest,
     push,
 )
-from helpers.registry_server import RegistryServer
-from manifest_lint.cli.main import main
+from tests.helpers.registry_server import RegistryServer
 
 pytestmark = pytest.mark.registry
 

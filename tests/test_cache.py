@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from helpers.images import (
+from manifest_lint.cli.main import main
+from manifest_lint.sources.cache import MAGIC, Cache, decode, default_cache_dir, encode
+from tests.helpers.images import (
     ANNOTATIONS,
     CREATED_ANNOTATION,
     REVISION,
@@ -20,9 +22,7 @@ from helpers.images import (
     build_manifest,
     push,
 )
-from helpers.registry_server import RegistryServer
-from manifest_lint.cli.main import main
-from manifest_lint.sources.cache import MAGIC, Cache, decode, default_cache_dir, encode
+from tests.helpers.registry_server import RegistryServer
 
 
 def digest_of(data: bytes) -> str:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from helpers.images import Built, Platform, build_index, build_manifest, write_layout
 from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
 from manifest_lint.cli.main import main
 from manifest_lint.errors import PolicyError
@@ -26,6 +25,7 @@ from manifest_lint.policy.files import parse_policies
 from manifest_lint.results import Finding, Outcome, Severity
 from manifest_lint.sources.base import load_image
 from manifest_lint.sources.layout import LayoutSource
+from tests.helpers.images import Built, Platform, build_index, build_manifest, write_layout
 
 BACKENDS = ("cel-expr-python", "celpy")
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -29,7 +29,15 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers.fault_proxy import (
+from manifest_lint.cli.main import main
+from manifest_lint.errors import RegistryError, RegistryUnavailableError
+from manifest_lint.sources.registry.client import (
+    MAX_ATTEMPTS,
+    RegistryClient,
+    RegistryOptions,
+    parse_retry_after,
+)
+from tests.helpers.fault_proxy import (
     FAKE_DIGEST,
     TRANSIENT,
     Fault,
@@ -38,7 +46,7 @@ from helpers.fault_proxy import (
     Rule,
     http_date_in,
 )
-from helpers.images import (
+from tests.helpers.images import (
     OCI_CONFIG,
     OCI_LAYER,
     OCI_MANIFEST,
@@ -51,16 +59,8 @@ from helpers.images import (
     push,
     sha256_digest,
 )
-from helpers.registry_server import RegistryServer
-from helpers.reports import read_junit, suites_by_reference, validate_junit, validate_sarif
-from manifest_lint.cli.main import main
-from manifest_lint.errors import RegistryError, RegistryUnavailableError
-from manifest_lint.sources.registry.client import (
-    MAX_ATTEMPTS,
-    RegistryClient,
-    RegistryOptions,
-    parse_retry_after,
-)
+from tests.helpers.registry_server import RegistryServer
+from tests.helpers.reports import read_junit, suites_by_reference, validate_junit, validate_sarif
 
 pytestmark = pytest.mark.registry
 

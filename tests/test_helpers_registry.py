@@ -17,7 +17,7 @@ import httpx
 import jwt
 import pytest
 
-from helpers.images import (
+from tests.helpers.images import (
     CASES,
     FOREIGN_LAYER_MEDIA_TYPES,
     MANIFEST_ACCEPT,
@@ -30,13 +30,13 @@ from helpers.images import (
     write_layout,
     write_layout_archive,
 )
-from helpers.registry_server import (
+from tests.helpers.registry_server import (
     DEFAULT_PASSWORD,
     DEFAULT_USERNAME,
     RegistryServer,
     RegistryStartError,
 )
-from helpers.token_issuer import Access, libtrust_key_id
+from tests.helpers.token_issuer import Access, libtrust_key_id
 
 pytestmark = pytest.mark.registry
 

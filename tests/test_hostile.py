@@ -21,8 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers.fault_proxy import Fault, FaultProxy, LargeBody, Rule
-from helpers.images import (
+from manifest_lint.cli.main import main
+from manifest_lint.image.limits import MAX_DOCUMENT_SIZE, MAX_INDEX_ENTRIES
+from tests.helpers.fault_proxy import Fault, FaultProxy, LargeBody, Rule
+from tests.helpers.images import (
     OCI_CONFIG,
     OCI_INDEX,
     OCI_MANIFEST,
@@ -33,10 +35,8 @@ from helpers.images import (
     canonical_json,
     push,
 )
-from helpers.registry_server import RegistryServer
-from helpers.reports import suites_by_reference, validate_junit, validate_sarif
-from manifest_lint.cli.main import main
-from manifest_lint.image.limits import MAX_DOCUMENT_SIZE, MAX_INDEX_ENTRIES
+from tests.helpers.registry_server import RegistryServer
+from tests.helpers.reports import suites_by_reference, validate_junit, validate_sarif
 
 pytestmark = pytest.mark.registry
 

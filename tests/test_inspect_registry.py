@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from helpers.cli import Run, inspect_json, run
-from helpers.images import (
+from manifest_lint.image.platforms import parse_platform
+from tests.helpers.cli import Run, inspect_json, run
+from tests.helpers.images import (
     CONFIG_HISTORY,
     CONFIG_LABELS,
     CONFIG_USER,
@@ -35,8 +36,7 @@ from helpers.images import (
     WINDOWS_OS_VERSION,
     PushedCase,
 )
-from helpers.registry_server import RegistryServer, free_port
-from manifest_lint.image.platforms import parse_platform
+from tests.helpers.registry_server import RegistryServer, free_port
 
 pytestmark = pytest.mark.registry
 

@@ -19,12 +19,19 @@ from typing import Any
 
 import pytest
 
-from helpers.cli import inspect_json, run
-from helpers.images import CASES, REF_NAME, Built, make_tar, write_layout, write_layout_archive
 from manifest_lint.errors import IntegrityError, LayoutError
 from manifest_lint.image.reference import parse_reference
 from manifest_lint.sources.base import load_image
 from manifest_lint.sources.layout import LayoutSource
+from tests.helpers.cli import inspect_json, run
+from tests.helpers.images import (
+    CASES,
+    REF_NAME,
+    Built,
+    make_tar,
+    write_layout,
+    write_layout_archive,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FOUR_PLATFORMS = ["linux/amd64", "linux/arm/v7", "linux/arm64", "linux/s390x"]

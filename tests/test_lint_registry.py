@@ -21,16 +21,16 @@ from typing import Any
 import httpx
 import pytest
 
-from helpers.images import (
+from manifest_lint.cli.main import main
+from tests.helpers.images import (
     ANNOTATIONS,
     Pushed,
     build_index,
     build_manifest,
     push,
 )
-from helpers.registry_server import RegistryServer, free_port
-from helpers.reports import read_junit, suites_by_reference, validate_junit
-from manifest_lint.cli.main import main
+from tests.helpers.registry_server import RegistryServer, free_port
+from tests.helpers.reports import read_junit, suites_by_reference, validate_junit
 
 pytestmark = pytest.mark.registry
 

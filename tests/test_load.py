@@ -22,14 +22,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers.images import (
+from tests.helpers.images import (
     ANNOTATIONS,
     Built,
     build_index,
     build_manifest,
     push,
 )
-from helpers.registry_server import RegistryServer
+from tests.helpers.registry_server import RegistryServer
 
 pytestmark = pytest.mark.registry
 

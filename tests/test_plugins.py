@@ -27,7 +27,6 @@ from typing import Any, TextIO
 import pytest
 import yaml
 
-from helpers.images import Built, build_index, build_manifest
 from manifest_lint import __version__
 from manifest_lint.cel import BOOL, INT, STRING, CelBackend, CelFunction, CelProgram, get_backend
 from manifest_lint.cli.main import main
@@ -43,6 +42,7 @@ from manifest_lint.reporters import ReporterFactory, RunInfo
 from manifest_lint.results import ReferenceResult, Summary
 from manifest_lint.sources.base import Fetched
 from manifest_lint.sources.registry.client import Registries
+from tests.helpers.images import Built, build_index, build_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_LAYOUT = f"oci:{REPO / 'examples' / 'multiarch'}:1.0"

@@ -27,13 +27,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.images import (
+from tests.helpers.images import (
     ANNOTATIONS,
     build_index,
     build_manifest,
     push,
 )
-from helpers.registry_server import RegistryServer
+from tests.helpers.registry_server import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOK_IDS = ["manifest-lint", "manifest-lint-online"]

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.images import CASES, Built, push
-from helpers.registry_server import RegistryServer
 from manifest_lint.cli.main import main
+from tests.helpers.images import CASES, Built, push
+from tests.helpers.registry_server import RegistryServer
 
 pytestmark = pytest.mark.registry
 

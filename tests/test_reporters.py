@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from helpers.reports import read_junit, validate_junit
 from manifest_lint.reporters import Reporter, RunInfo
 from manifest_lint.reporters.json_ import JsonReporter
 from manifest_lint.reporters.junit import JunitReporter, xml_safe
@@ -39,6 +38,7 @@ from manifest_lint.results import (
     Severity,
     Summary,
 )
+from tests.helpers.reports import read_junit, validate_junit
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("MANIFEST_LINT_UPDATE_GOLDEN", "") not in ("", "0")

@@ -22,18 +22,18 @@ from typing import Any
 
 import pytest
 
-from helpers.images import (
+from manifest_lint.cli.main import main
+from manifest_lint.sources.registry.auth import EXPIRY_MARGIN
+from manifest_lint.sources.registry.client import Registries, RegistryOptions
+from manifest_lint.sources.registry.credentials import Credential
+from tests.helpers.images import (
     ANNOTATIONS,
     build_index,
     build_manifest,
     push,
 )
-from helpers.registry_server import RegistryServer
-from helpers.token_issuer import parse_scope
-from manifest_lint.cli.main import main
-from manifest_lint.sources.registry.auth import EXPIRY_MARGIN
-from manifest_lint.sources.registry.client import Registries, RegistryOptions
-from manifest_lint.sources.registry.credentials import Credential
+from tests.helpers.registry_server import RegistryServer
+from tests.helpers.token_issuer import parse_scope
 
 pytestmark = pytest.mark.registry
 

@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from helpers.images import Pushed, build_manifest, push
-from helpers.registry_server import RegistryServer, RegistryStartError
 from manifest_lint.cli.main import main
+from tests.helpers.images import Pushed, build_manifest, push
+from tests.helpers.registry_server import RegistryServer, RegistryStartError
 
 pytestmark = pytest.mark.registry
 

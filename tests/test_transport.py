@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from helpers.registry_server import RegistryServer
 from manifest_lint.sources.registry.client import USER_AGENT
 from manifest_lint.sources.registry.transport import StdlibTransport, proxy_applies
+from tests.helpers.registry_server import RegistryServer
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -228,9 +228,9 @@ def test_a_registry_behind_a_proxy_is_reached_through_it(
     proxy (httpx's own transport reads them), and the result is the same as direct."""
     import json
 
-    from helpers.forward_proxy import ForwardProxy
-    from helpers.images import build_index, build_manifest, push
     from manifest_lint.cli.main import main
+    from tests.helpers.forward_proxy import ForwardProxy
+    from tests.helpers.images import build_index, build_manifest, push
 
     children = [build_manifest(p, layers=1, seed="proxy") for p in ("linux/amd64", "linux/arm64")]
     pushed = push(registry.url, "proxy/app", build_index(children), "v1")

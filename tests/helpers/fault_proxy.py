@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from helpers.service import Service
+from tests.helpers.service import Service
 
 #: Longest a SLOW fault may hold an answer back (seconds).
 MAX_DELAY = 10.0

@@ -16,7 +16,7 @@ import threading
 import urllib.parse
 from typing import ClassVar
 
-from helpers.service import Service
+from tests.helpers.service import Service
 
 _HOP_BY_HOP = frozenset(
     {

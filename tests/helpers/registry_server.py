@@ -36,7 +36,7 @@ from typing import IO, Any, Literal
 import httpx
 import yaml
 
-from helpers.service import Service
+from tests.helpers.service import Service
 
 from .token_issuer import DEFAULT_ISSUER, DEFAULT_SERVICE, Algorithm, KeyHeader, TokenIssuer
 

@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from helpers.service import Service
+from tests.helpers.service import Service
 
 Algorithm = Literal["ES256", "RS256"]
 KeyHeader = Literal["x5c", "jwk", "kid"]

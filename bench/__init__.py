@@ -1,0 +1,1 @@
+"""Benchmarks: run them from the top of the checkout as ``python -m bench.NAME``."""

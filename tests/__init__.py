@@ -1,0 +1,1 @@
+"""The test suite; ``tests.helpers`` is shared with ``bench/``."""
