@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from manifest_lint.errors import InvalidReferenceError, SourceError
 from manifest_lint.image.reference import Reference, parse_reference
-from manifest_lint.plugin.manager import SourceOpener
 from manifest_lint.policy.document import build_document, offline_document
 from manifest_lint.policy.evaluate import CompiledPolicy, evaluate, needs_registry
 from manifest_lint.reporters import Reporter
+from manifest_lint.sources.base import SourceOpener
 from manifest_lint.sources.registry.registries import Registries
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from manifest_lint.errors import ManifestLintError, SourceError, UsageError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from manifest_lint.plugin.manager import SourceOpener
     from manifest_lint.runner import Target
+    from manifest_lint.sources.base import SourceOpener
     from manifest_lint.sources.cache import Cache
     from manifest_lint.sources.registry.registries import RegistryOptions
 

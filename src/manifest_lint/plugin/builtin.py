@@ -10,15 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from manifest_lint.plugin.hookspecs import hookimpl
+from manifest_lint.plugin.hookspecs import BUILTIN, hookimpl
 
 if TYPE_CHECKING:
     from manifest_lint.cel import CelBackend, CelFunction
     from manifest_lint.image.reference import Reference
-    from manifest_lint.plugin.manager import SourceOpener
     from manifest_lint.policy.files import Policy
     from manifest_lint.reporters import Reporter, ReporterFactory, RunInfo
-    from manifest_lint.sources.base import Source
+    from manifest_lint.sources.base import Source, SourceOpener
     from manifest_lint.sources.registry.registries import Registries
 
 
@@ -63,7 +62,6 @@ def builtin_policies() -> list[Policy]:
     from dataclasses import replace
 
     from manifest_lint.errors import PolicyError
-    from manifest_lint.plugin.manager import BUILTIN
     from manifest_lint.policy.files import parse_policies, policy_files, read_policies
     from manifest_lint.yamlfile import YamlFileError, read_text, unpack
 

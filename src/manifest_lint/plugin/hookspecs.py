@@ -21,11 +21,13 @@ import pluggy
 
 if TYPE_CHECKING:
     from manifest_lint.cel import CelBackend, CelFunction
-    from manifest_lint.plugin.manager import SourceOpener
     from manifest_lint.policy.files import Policy
     from manifest_lint.reporters import ReporterFactory
+    from manifest_lint.sources.base import SourceOpener
 
 PROJECT = "manifest_lint"
+#: The name the built-in plugin is registered under (``-p no:builtin`` is refused).
+BUILTIN = "builtin"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

@@ -20,19 +20,16 @@ import pluggy
 
 from manifest_lint.errors import PluginError
 from manifest_lint.plugin import hookspecs
+from manifest_lint.plugin.hookspecs import BUILTIN
 
 if TYPE_CHECKING:
     from manifest_lint.cel import CelBackend, CelFunction
-    from manifest_lint.image.reference import Reference
     from manifest_lint.policy.files import Policy
     from manifest_lint.reporters import ReporterFactory
-    from manifest_lint.sources.base import Source
-    from manifest_lint.sources.registry.registries import Registries
+    from manifest_lint.sources.base import SourceOpener
 
-SourceOpener = Callable[["Reference", "Registries"], "Source"]
 ENTRY_POINT_GROUP = "manifest_lint"
 DISABLE_AUTOLOAD_ENV = "MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD"
-BUILTIN = "builtin"
 
 
 def get_plugin_manager(

@@ -32,6 +32,8 @@ from manifest_lint.image.reference import Reference
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from manifest_lint.sources.registry.registries import Registries
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -67,6 +69,11 @@ class Source(Protocol):
 
     # Optional: ``local`` (a bool, read after :meth:`resolve`) says the documents come
     # from local storage, so there is nothing to gain from fetching them concurrently.
+
+
+#: Opens a :class:`Source` for a reference of one transport (registered by plugins through
+#: ``manifest_lint_register_sources``).
+SourceOpener = Callable[[Reference, "Registries"], Source]
 
 
 def check_size(descriptor: Descriptor, what: str) -> None:
