@@ -130,16 +130,23 @@ def _parse_tag(raw: str, tag: str, start: int) -> str:
         raise InvalidReferenceError(
             raw, f"tag is {len(tag)} characters long, the limit is {MAX_TAG_LENGTH}", start
         )
-    match = _TAG.match(tag)
-    if not match or match.end() != len(tag):
-        bad = match.end() if match else 0
-        raise InvalidReferenceError(
-            raw,
-            f"invalid character {tag[bad]!r} in tag (allowed: letters, digits, '_', '.', '-'; "
-            "not '.' or '-' first)",
-            start + bad,
-        )
+    _require(
+        _TAG,
+        tag,
+        raw,
+        start,
+        "in tag (allowed: letters, digits, '_', '.', '-'; not '.' or '-' first)",
+    )
     return tag
+
+
+def _require(pattern: re.Pattern[str], text: str, raw: str, start: int, allowed: str) -> None:
+    """``text`` (at ``start`` in ``raw``) must match ``pattern`` whole; the error points at
+    the first character that does not."""
+    match = pattern.match(text)
+    if not match or match.end() != len(text):
+        bad = match.end() if match else 0
+        raise InvalidReferenceError(raw, f"invalid character {text[bad]!r} {allowed}", start + bad)
 
 
 def _parse_layout(raw: str, transport: Transport, start: int) -> Reference:
@@ -229,15 +236,13 @@ def _parse_docker(raw: str, start: int) -> Reference:
         if component != component.lower():
             bad = next(i for i, ch in enumerate(component) if ch.isupper())
             raise InvalidReferenceError(raw, "repository name must be lowercase", offset + bad)
-        match = _PATH_COMPONENT.match(component)
-        if not match or match.end() != len(component):
-            bad = match.end() if match else 0
-            raise InvalidReferenceError(
-                raw,
-                f"invalid character {component[bad]!r} in repository name "
-                "(allowed: a-z, 0-9, and '.', '_', '__', '-' between them)",
-                offset + bad,
-            )
+        _require(
+            _PATH_COMPONENT,
+            component,
+            raw,
+            offset,
+            "in repository name (allowed: a-z, 0-9, and '.', '_', '__', '-' between them)",
+        )
         offset += len(component) + 1
 
     registry = domain or DOCKER_HUB
