@@ -280,11 +280,14 @@ def run(
             # Workers do the whole of a reference; results are reported in input order.
             # At most AHEAD x workers references are submitted and not yet reported:
             # what waits for the reporter (futures, results, images being read) stays
-            # bounded however many references there are. (A scheduler that gated each
-            # worker with its own Event and did a cached image's CPU work in this
-            # thread was measured against this, interleaved, 8 rounds of bench.lint's
-            # 300 tags at --concurrency 16 on 2 cores: cold 4.54 s vs 4.56 s median,
-            # warm 1.11 s vs 1.06 s, i.e. no gain; it was removed.)
+            # bounded however many references there are.
+            # (Measured, and removed: a scheduler that did a cached image's CPU work in
+            # this thread, with one Event per waiting worker. bench.lint's workload,
+            # 300 refs, --concurrency 16, 2 cores, interleaved, medians of 8-9 rounds:
+            # cold within noise (-2 to +0.4 %); warm tags 5-8 % slower (1.11-1.13 s
+            # against 1.05-1.06 s: that CPU work waited in input order behind the
+            # network); warm digest refs 10 % faster (0.70 s against 0.77 s). The Events
+            # gained nothing over this deque; no net gain on cold or warm runs.)
             pending: deque[Future[ReferenceResult]] = deque()
 
             def in_order() -> Iterator[ReferenceResult]:
