@@ -1,5 +1,5 @@
-"""runner.run: every reference gets its result, in order; the CPU-only rest of a local
-image is done by the reporting thread; workers never run far ahead of the reports.
+"""runner.run: every reference gets its result, in order; a local image is read as
+local; workers never run far ahead of the reports.
 
 The images are the committed example layout (``examples/multiarch``), read through
 the real layout source (local) and through a source that says it is not local and
@@ -99,22 +99,20 @@ def test_every_reference_is_reported_in_order(concurrency: int) -> None:
     assert {f.outcome for f in local.findings} <= {Outcome.PASS, Outcome.FAIL, Outcome.SKIP}
 
 
-def test_the_rest_of_a_local_image_is_done_by_the_reporting_thread(
+def test_a_local_image_is_read_as_local_and_a_remote_one_is_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    finished_in: dict[bool, set[str]] = {True: set(), False: set()}
+    finished: dict[bool, int] = {True: 0, False: 0}
     real = runner._finish
 
     def recording(*args: Any, local: bool = False) -> ReferenceResult:
-        finished_in[local].add(threading.current_thread().name)
+        finished[local] += 1
         return real(*args, local=local)
 
     monkeypatch.setattr(runner, "_finish", recording)
     with Registries() as registries:
         runner.run(_plan(4), _targets(30), registries, [_Recorder()])
-    assert finished_in[True] == {threading.current_thread().name}
-    assert finished_in[False]
-    assert threading.current_thread().name not in finished_in[False]
+    assert finished == {True: 20, False: 10}
 
 
 def test_workers_start_no_reference_far_ahead_of_the_reports(
@@ -125,7 +123,7 @@ def test_workers_start_no_reference_far_ahead_of_the_reports(
     concurrency = 2
     recorder = _Recorder()
     leads: list[int] = []
-    real = runner.start
+    real = runner.check
 
     def recording(target: runner.Target, *args: Any) -> Any:
         assert target.location is not None
@@ -136,7 +134,7 @@ def test_workers_start_no_reference_far_ahead_of_the_reports(
         time.sleep(0.002)  # a slow reporter: the workers would run ahead of it
         _Recorder.add(recorder, result)
 
-    monkeypatch.setattr(runner, "start", recording)
+    monkeypatch.setattr(runner, "check", recording)
     monkeypatch.setattr(recorder, "add", slow_add)
     with Registries() as registries:
         runner.run(_plan(concurrency), _targets(120), registries, [recorder])
@@ -151,9 +149,8 @@ class _Broken(Exception):
 
 @pytest.mark.parametrize("concurrency", [1, 4])
 def test_a_failing_reporter_stops_the_run_instead_of_hanging_it(concurrency: int) -> None:
-    """Workers wait for reports to open their window; when reporting stops (a reporter
-    that raises, a broken pipe, Ctrl-C), they must be let go, or the pools' shutdown
-    waits for them for ever."""
+    """When reporting stops (a reporter that raises, a broken pipe, Ctrl-C), the run
+    must end: nothing may keep the pools' shutdown waiting for ever."""
 
     class Failing(_Recorder):
         def add(self, result: ReferenceResult) -> None:
@@ -177,3 +174,28 @@ def test_a_failing_reporter_stops_the_run_instead_of_hanging_it(concurrency: int
     assert not thread.is_alive(), "the run hung after its reporter failed"
     assert len(outcome) == 1
     assert isinstance(outcome[0], _Broken)
+
+
+def test_references_are_drawn_from_the_input_no_further_than_the_window() -> None:
+    """10^5 references: the input is read lazily, so what waits stays bounded."""
+    concurrency, count = 4, 100_000
+    drawn = 0
+    leads: list[int] = []
+
+    def targets() -> Any:
+        nonlocal drawn
+        for i in range(count):
+            drawn += 1
+            yield runner.Target(f"ref{i}", Location("refs.txt", i + 1), problem="unresolved")
+
+    class Leads(_Recorder):
+        def add(self, result: ReferenceResult) -> None:
+            leads.append(drawn - len(self.results))
+            super().add(result)
+
+    recorder = Leads()
+    with Registries() as registries:
+        summary = runner.run(_plan(concurrency), targets(), registries, [recorder])
+    assert summary.references == count
+    assert [r.location.line for r in recorder.results if r.location] == list(range(1, count + 1))
+    assert max(leads) <= runner.AHEAD * concurrency

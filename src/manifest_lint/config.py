@@ -19,7 +19,7 @@ from typing import Any
 
 from manifest_lint.errors import ConfigError
 from manifest_lint.results import Severity
-from manifest_lint.yamlfile import LocatedDict, YamlFileError, load_all, plain, read_text
+from manifest_lint.yamlfile import LocatedDict, load_all, plain, read_text
 
 DEFAULT_NAME = ".manifest-lint.yaml"
 _TOP_KEYS = ("fail-on", "cel-backend", "policy-paths", "policies")
@@ -63,10 +63,7 @@ def _severity(value: Any, path: str, line: int, what: str) -> Severity:
 
 
 def parse_config(text: str, path: str) -> Config:
-    try:
-        documents = list(load_all(text))
-    except YamlFileError as exc:
-        raise ConfigError(exc.message, path=path, line=exc.line) from None
+    documents = load_all(text, path=path, error=ConfigError)
     if not documents:
         return Config(path=path)
     if len(documents) > 1:
@@ -146,8 +143,5 @@ def load_config(explicit: str | None, cwd: Path) -> Config:
         path = candidate
     else:
         path = Path(explicit)
-    try:
-        text = read_text(path)
-    except YamlFileError as exc:
-        raise ConfigError(exc.message, path=str(path)) from None
+    text = read_text(path, ConfigError)
     return parse_config(text, str(path))

@@ -10,7 +10,9 @@ library is imported and keep their cause (``raise ... from exc``)::
     │   ├── ExpressionError         a CEL expression that does not compile (column, caret)
     │   ├── PolicyError             a policy file that does not load (path, line, column)
     │   ├── ConfigError             a configuration file that does not load (path, line)
-    │   └── PluginError             a plugin that registers something invalid or twice
+    │   ├── PluginError             a plugin that registers something invalid or twice
+    │   └── YamlError               YAML that cannot be read (line, column); yamlfile raises
+    │                               it as the error of the file read (PolicyError...)
     ├── EvaluationError             a CEL expression failed at run time (an ERROR result)
     └── SourceError                 the image could not be read: exit code 3
         ├── RegistryError           the registry answered badly or not at all (url, status)
@@ -101,13 +103,15 @@ class PolicyError(UsageError):
 
 
 class ConfigError(UsageError):
-    """A configuration file or option that cannot be used: names the file and line."""
+    """A configuration file or option that cannot be used: names the file and line
+    (``column`` is kept, not shown)."""
 
-    def __init__(self, message: str, *, path: str = "", line: int = 0) -> None:
+    def __init__(self, message: str, *, path: str = "", line: int = 0, column: int = 0) -> None:
         where = (path + (f":{line}" if line else "") + ": ") if path else ""
         super().__init__(f"{where}{message}")
         self.path = path
         self.line = line
+        self.column = column
 
 
 class PluginError(UsageError):
@@ -116,6 +120,20 @@ class PluginError(UsageError):
     def __init__(self, message: str, *, plugin: str = "") -> None:
         super().__init__(message)
         self.plugin = plugin
+
+
+class YamlError(UsageError):
+    """YAML that cannot be read: too large, not UTF-8, invalid, an alias where none is
+    allowed; ``line``/``column`` are 1-based (0: unknown).
+
+    :mod:`manifest_lint.yamlfile` knows no file: it raises this as the error of the
+    file being read, with its path, when given one (a policy's ``PolicyError``...).
+    """
+
+    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
 
 
 class EvaluationError(ManifestLintError):

@@ -63,7 +63,7 @@ from typing import Any, NamedTuple
 from manifest_lint import yamlfile
 from manifest_lint.errors import ConfigError, UsageError
 from manifest_lint.results import Location
-from manifest_lint.yamlfile import LocatedDict, YamlDocument, YamlFileError, read_text
+from manifest_lint.yamlfile import LocatedDict, YamlDocument, read_text
 
 DOCKERFILE = "dockerfile"
 COMPOSE = "compose"
@@ -790,11 +790,13 @@ def _copy_from(
 # --- YAML files ----------------------------------------------------------------------
 
 
-def _yaml_documents(text: str) -> list[YamlDocument]:
+def _yaml_documents(path: str, text: str) -> list[YamlDocument]:
     """The documents of a YAML file written by others: anchors, aliases and merge keys
     are accepted (compose files use them; only known paths are walked, so shared
     values cost nothing), and unquoted keys are read as written (``on:``)."""
-    return list(yamlfile.load_all(text, allow_aliases=True, keys_as_text=True, fast=True))
+    return yamlfile.load_all(
+        text, path=path, error=ScanError, allow_aliases=True, keys_as_text=True, fast=True
+    )
 
 
 def _dig(value: Any, *keys: str) -> LocatedDict | None:
@@ -971,10 +973,7 @@ def scan_text(path: str, text: str, kind: str | None = None) -> list[Found]:
         except _DockerfileError as exc:
             raise ScanError(exc.message, path=path, line=exc.line) from None
     elif kind in _YAML_SCANNERS:
-        try:
-            documents = _yaml_documents(text)
-        except YamlFileError as exc:
-            raise ScanError(exc.message, path=path, line=exc.line, column=exc.column) from None
+        documents = _yaml_documents(path, text)
         scanner = _YAML_SCANNERS[kind]
         found = [f for document in documents for f in scanner(document.value, path)]
     else:
@@ -985,10 +984,7 @@ def scan_text(path: str, text: str, kind: str | None = None) -> list[Found]:
 def scan_file(path: Path, kind: str | None = None) -> list[Found]:
     """:func:`scan_text` on a file read as UTF-8 (at most 1 MiB); locations name
     ``path`` as given. Raises :class:`ScanError` when it cannot be read."""
-    try:
-        text = read_text(path)
-    except YamlFileError as exc:
-        raise ScanError(exc.message, path=str(path)) from None
+    text = read_text(path, ScanError)
     if kind is None:
         kind = detect_kind(path.absolute(), text)
         if kind is None:

@@ -34,7 +34,6 @@ from manifest_lint.yamlfile import (
     LocatedDict,
     LocatedList,
     YamlDocument,
-    YamlFileError,
     load_all,
     plain,
     read_text,
@@ -292,10 +291,7 @@ def parse_policies(
 ) -> list[Policy]:
     """Every policy in one YAML text; ``path`` is used in error messages. ``fast`` parses
     with libyaml (plugins' and built-in policies: quicker start-up, terser syntax errors)."""
-    try:
-        documents = list(load_all(text, fast=fast))
-    except YamlFileError as exc:
-        raise PolicyError(exc.message, path=path, line=exc.line, column=exc.column) from None
+    documents = load_all(text, path=path, error=PolicyError, fast=fast)
     return read_policies(documents, path, origin=origin)
 
 
@@ -310,10 +306,7 @@ def read_policies(
 
 
 def load_policy_file(path: Path, *, origin: str = "file", fast: bool = False) -> list[Policy]:
-    try:
-        text = read_text(path)
-    except YamlFileError as exc:
-        raise PolicyError(exc.message, path=str(path)) from None
+    text = read_text(path, PolicyError)
     return parse_policies(text, str(path), origin=origin, fast=fast)
 
 

@@ -1,7 +1,8 @@
 """The YAML reader: PyYAML's safe loader, made to keep positions and refuse aliases.
 
 Imported only when a YAML text has to be parsed (PyYAML's import is a tenth of an
-offline pre-commit run); :mod:`manifest_lint.yamlfile` is the interface.
+offline pre-commit run); :mod:`manifest_lint.yamlfile` is the interface. Raises
+:class:`~manifest_lint.errors.YamlError`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from manifest_lint.yamlfile import LocatedDict, LocatedList, YamlDocument, YamlFileError
+from manifest_lint.errors import YamlError
+from manifest_lint.yamlfile.located import LocatedDict, LocatedList, YamlDocument
 
 #: What PyYAML's constructors raise for values they cannot read (``!!int ''``...).
 _CONSTRUCTOR_ERRORS = (ValueError, TypeError, AttributeError, OverflowError, LookupError)
@@ -40,7 +42,7 @@ class _Located(yaml.constructor.SafeConstructor):
         ):
             # Only reached with the libyaml loader; the Python one refuses the alias
             # itself while composing, at the alias's position.
-            raise YamlFileError(
+            raise YamlError(
                 "YAML aliases (*name) are not allowed here (the anchor is at this position)",
                 node.start_mark.line + 1,
                 node.start_mark.column + 1,
@@ -50,7 +52,7 @@ class _Located(yaml.constructor.SafeConstructor):
         except _CONSTRUCTOR_ERRORS as exc:
             # PyYAML's scalar constructors (!!timestamp, !!int, !!float...) raise these
             # for values they cannot read; give them a position like any YAML error.
-            raise YamlFileError(
+            raise YamlError(
                 f"invalid YAML: cannot read this {node.tag.rpartition(':')[2]} value "
                 f"({type(exc).__name__}: {exc})",
                 node.start_mark.line + 1,
@@ -75,13 +77,13 @@ class _Located(yaml.constructor.SafeConstructor):
                 key_node.tag = _STR_TAG
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str):
-                raise YamlFileError(
+                raise YamlError(
                     f"mapping keys must be strings, not {key!r}",
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
                 )
             if key in result:
-                raise YamlFileError(
+                raise YamlError(
                     f"duplicate key {key!r}",
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
@@ -141,7 +143,7 @@ class _Loader(
     def compose_node(self, parent: Any, index: Any) -> Any:
         if not self.allow_aliases and self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
-            raise YamlFileError(
+            raise YamlError(
                 "YAML aliases (*name) are not allowed here",
                 event.start_mark.line + 1,
                 event.start_mark.column + 1,
@@ -181,7 +183,7 @@ def parse(
         _reject_unreadable(text)
         loader: Any = _FastLoader(text) if fast else _Loader(text)
     except yaml.YAMLError as exc:  # the reader refuses characters YAML cannot hold
-        raise YamlFileError("invalid YAML: " + " ".join(str(exc).split())) from None
+        raise YamlError("invalid YAML: " + " ".join(str(exc).split())) from None
     loader.allow_aliases = allow_aliases
     loader.keys_as_text = keys_as_text
     loader.lines = text.split("\n")
@@ -196,17 +198,17 @@ def parse(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlFileError(
+        raise YamlError(
             f"invalid YAML: {problem}",
             mark.line + 1 if mark else 0,
             mark.column + 1 if mark else 0,
         ) from None
     except yaml.YAMLError as exc:
-        raise YamlFileError(f"invalid YAML: {exc}") from None
+        raise YamlError(f"invalid YAML: {exc}") from None
     except RecursionError:
-        raise YamlFileError("YAML nested too deeply") from None
+        raise YamlError("YAML nested too deeply") from None
     except _CONSTRUCTOR_ERRORS as exc:  # from a constructor run outside construct_object
-        raise YamlFileError(f"invalid YAML: {type(exc).__name__}: {exc}") from None
+        raise YamlError(f"invalid YAML: {type(exc).__name__}: {exc}") from None
     finally:
         loader.dispose()
 
