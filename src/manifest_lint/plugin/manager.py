@@ -107,7 +107,7 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
     """Load the installed plugins one by one, so that one that fails to import is named."""
     if not _may_have_entry_points():
         return
-    import importlib.metadata
+    import importlib.metadata  # only now: the start-up it costs, measured above
 
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if pm.is_blocked(entry_point.name) or pm.get_plugin(entry_point.name) is not None:
@@ -173,7 +173,7 @@ class PluginHost:
         each call, and so do ``pm.add_hookcall_monitoring`` and ``pm.enable_tracing``.
         """
         hook = getattr(self.pm.hook, hook_name)
-        plugins = list(  # a plugin may implement a hook twice (``specname``): once here
+        plugins = list(  # one call per plugin, even one implementing the hook twice (specname)
             dict.fromkeys(
                 impl.plugin
                 for impl in hook.get_hookimpls()
