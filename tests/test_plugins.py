@@ -17,31 +17,46 @@ import functools
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import pluggy
 import pytest
 import yaml
 
-from manifest_lint import __version__
-from manifest_lint.cel import BOOL, INT, STRING, CelBackend, CelFunction, CelProgram, get_backend
+from manifest_lint import __version__, api
+
+# What the test plugins use is the public plugin API, as a real plugin's would be.
+from manifest_lint.api import (
+    BOOL,
+    INT,
+    STRING,
+    CelBackend,
+    CelFunction,
+    CelProgram,
+    Descriptor,
+    Fetched,
+    Policy,
+    Reference,
+    ReferenceResult,
+    Registries,
+    ReporterFactory,
+    RunInfo,
+    Summary,
+    hookimpl,
+    parse_policies,
+)
+from manifest_lint.cel import get_backend
 from manifest_lint.cli.main import main
 from manifest_lint.errors import PluginError
-from manifest_lint.image.model import Descriptor
-from manifest_lint.image.reference import Reference
 from manifest_lint.plugin import builtin, hookspecs
 from manifest_lint.plugin import manager as plugins_module
-from manifest_lint.plugin.hookspecs import hookimpl
 from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
-from manifest_lint.policy.files import Policy, parse_policies
-from manifest_lint.reporters import ReporterFactory, RunInfo
-from manifest_lint.results import ReferenceResult, Summary
-from manifest_lint.sources.base import Fetched
-from manifest_lint.sources.registry.client import Registries
 from tests.helpers.images import Built, build_index, build_manifest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,7 +116,7 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callabl
 
 
 REPORTER_PLUGIN = """
-from manifest_lint.plugin.hookspecs import hookimpl
+from manifest_lint.api import hookimpl
 
 
 class Lines:
@@ -119,6 +134,13 @@ class Lines:
 def manifest_lint_register_reporters(register):
     register("lines", Lines)
 """
+
+
+def python_path(*first: Path) -> str:
+    """``PYTHONPATH`` for a child Python: ``first``, then the manifest_lint this test
+    imported (a checkout's ``src``, not whichever one is installed)."""
+    source_root = Path(api.__file__).resolve().parents[1]
+    return os.pathsep.join([*map(str, first), str(source_root)])
 
 
 def lint(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -179,7 +201,7 @@ def test_a_misspelled_hook_in_an_installed_plugin_exits_2(
 ) -> None:
     installed_plugin(
         "typo",
-        "from manifest_lint.plugin.hookspecs import hookimpl\n\n"
+        "from manifest_lint.api import hookimpl\n\n"
         "@hookimpl\ndef manifest_lint_register_reporter(register):\n    pass\n",
     )
     code, out, err = lint(capsys, EXAMPLE_LAYOUT)
@@ -321,6 +343,93 @@ def test_overloads_of_one_function_are_not_duplicates(
     code, out, err = lint(capsys, "--policy", str(policy), "--select", "twice", EXAMPLE_LAYOUT)
     assert (code, err) == (0, ""), out
     assert "  PASS  twice\n" in out
+
+
+# --------------------------------------------------------------------------- through pluggy
+
+
+class WrapReporters:
+    """A new-style wrapper (``wrapper=True``) of a collection hook: it registers nothing
+    and sees each plugin's call, with that plugin's ``register``."""
+
+    def __init__(self) -> None:
+        self.calls: list[Callable[..., None]] = []
+
+    @hookimpl(wrapper=True)
+    def manifest_lint_register_reporters(self, register: Callable[..., None]) -> Iterator[None]:
+        self.calls.append(register)
+        return (yield)
+
+
+class OldStyleWrapSources:
+    """An old-style ``hookwrapper=True`` of a collection hook."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[object] = []
+
+    @hookimpl(hookwrapper=True)
+    def manifest_lint_register_sources(
+        self, register: Callable[..., None]
+    ) -> Generator[None, pluggy.Result[object], None]:
+        outcome = yield
+        self.outcomes.append(outcome.get_result())
+
+
+def test_a_wrapper_of_a_collection_hook_sees_each_plugins_call() -> None:
+    wrap, old_style = WrapReporters(), OldStyleWrapSources()
+    pm = get_plugin_manager(
+        autoload=False,
+        plugins=[("wrap", wrap), ("old-style", old_style), ("count", ReporterPlugin())],
+    )
+    host = PluginHost(pm)
+    reporters = host.reporters()
+    assert {"text", "json", "count"} <= set(reporters)
+    # Once for the built-in plugin, once for "count"; never for itself.
+    assert len(wrap.calls) == 2
+    assert sorted(host.sources()) == ["docker", "oci", "oci-archive"]
+    assert old_style.outcomes == [[]]  # the built-in's call; register returns nothing
+    # Attribution still holds with wrappers around: the duplicate names both plugins.
+    pm = get_plugin_manager(
+        autoload=False, plugins=[("wrap", WrapReporters()), ("dupe", DuplicateReporter())]
+    )
+    with pytest.raises(PluginError, match="plugin 'dupe' registered reporter 'json', which "):
+        PluginHost(pm).reporters()
+
+
+def test_hook_call_monitoring_sees_each_collection_hook_call() -> None:
+    pm = get_plugin_manager(autoload=False, plugins=[("count", ReporterPlugin())])
+    calls: list[tuple[str, list[str]]] = []
+
+    def before(hook: str, impls: Sequence[Any], kwargs: Mapping[str, object]) -> None:
+        assert set(kwargs) == {"register"}
+        calls.append((hook, [impl.plugin_name for impl in impls]))
+
+    undo = pm.add_hookcall_monitoring(before, lambda *args: None)
+    host = PluginHost(pm)
+    host.reporters()
+    host.sources()
+    undo()
+    assert calls == [
+        ("manifest_lint_register_reporters", ["builtin"]),
+        ("manifest_lint_register_reporters", ["count"]),
+        ("manifest_lint_register_sources", ["builtin"]),
+    ]
+
+
+def test_pluggy_tracing_sees_each_collection_hook_call() -> None:
+    pm = get_plugin_manager(autoload=False, plugins=[("count", ReporterPlugin())])
+    written: list[str] = []
+    pm.trace.root.setwriter(written.append)
+    undo = pm.enable_tracing()
+    try:
+        PluginHost(pm).reporters()
+    finally:
+        undo()
+        pm.trace.root.setwriter(None)
+    calls = [line for line in written if line.lstrip().startswith("manifest_lint_register_")]
+    finished = [line for line in written if "finish manifest_lint_register_" in line]
+    assert len(calls) == len(finished) == 2
+    assert all("manifest_lint_register_reporters" in line for line in calls + finished)
 
 
 # --------------------------------------------------------------------------- loading
@@ -786,7 +895,7 @@ def example_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_with_example(target: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD"}
-    env["PYTHONPATH"] = str(target)
+    env["PYTHONPATH"] = python_path(target)
     env.pop("NO_COLOR", None)
     return subprocess.run(
         [sys.executable, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
@@ -903,6 +1012,68 @@ def test_no_test_plugin_implements_an_unknown_hook() -> None:
     assert unknown == {"manifest_lint_register_polices"}
 
 
+def _public_api_documented() -> list[str]:
+    """The names the "public API" section of docs/plugins.md lists (``- `Name`: ...``)."""
+    docs = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = docs.split("\n## The public API (`manifest_lint.api`)\n", 1)[1].split("\n## ")[0]
+    items = section.replace("\n  ", " ").splitlines()  # a list item's lines, joined
+    names: list[str] = []
+    for item in items:
+        if item.startswith("- `"):
+            head = item[2:].split(":", 1)[0]
+            names += [part.strip().strip("`") for part in head.split(",")]
+    return names
+
+
+def test_the_public_api_is_exactly_what_docs_plugins_md_lists() -> None:
+    documented = _public_api_documented()
+    assert len(documented) >= 30
+    assert len(documented) == len(set(documented)), "a name is documented twice"
+    for name in documented:
+        assert hasattr(api, name), f"docs/plugins.md documents {name}, gone from manifest_lint.api"
+    assert set(documented) == set(api.__all__), (
+        f"undocumented: {sorted(set(api.__all__) - set(documented))}; "
+        f"not exported: {sorted(set(documented) - set(api.__all__))}"
+    )
+    for name in api.__all__:
+        assert getattr(api, name) is not None, name
+
+
+@pytest.mark.parametrize("name", ["hookimpl", "CelFunction", "Policy", "Reporter", "Source"])
+def test_the_public_api_names_what_the_hooks_pass(name: str) -> None:
+    assert name in api.__all__
+
+
+def _imports_of(source: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {module for module in found if module.split(".")[0] == "manifest_lint"}
+
+
+def test_the_example_plugin_and_the_docs_import_only_the_public_api() -> None:
+    sources = [p.read_text() for p in sorted((REPO / "examples" / "plugin").rglob("*.py"))]
+    docs = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = [block.split("\n", 1)[1] for block in docs.split("```python")[1:]]
+    sources += [block.split("```", 1)[0] for block in blocks]
+    assert len(sources) >= 2
+    for source in sources:
+        assert _imports_of(source) <= {"manifest_lint.api"}
+
+
+def test_the_hookspecs_name_the_public_api() -> None:
+    docs = " ".join(inspect.getdoc(getattr(hookspecs, hook)) or "" for hook in HOOKS)
+    named = set(re.findall(r"manifest_lint\.(?:[a-z_]+\.)*([A-Za-z_]+)", docs))
+    assert {"Source", "SourceOpener", "Policy", "CelFunction", "CelBackend", "Reporter"} <= named
+    for qualified in re.findall(r"manifest_lint(?:\.[A-Za-z_]+)+", docs):
+        module, _, name = qualified.rpartition(".")
+        assert module == "manifest_lint.api", f"a hookspec names the internal {qualified}"
+        assert name in api.__all__, qualified
+
+
 def test_hookspecs_and_the_builtin_agree() -> None:
     implemented = {name for name in HOOKS if hasattr(builtin, name)}
     assert implemented == {h for h in HOOKS if h.startswith("manifest_lint_register_")}
@@ -919,7 +1090,7 @@ def test_plugins_are_loaded_by_main_never_at_import(
         f"print({module!r} in sys.modules)"
     )
     env = {k: v for k, v in os.environ.items() if k != "MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD"}
-    env["PYTHONPATH"] = str(tmp_path / "site")
+    env["PYTHONPATH"] = python_path(tmp_path / "site")
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )

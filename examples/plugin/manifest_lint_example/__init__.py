@@ -20,11 +20,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from manifest_lint.cel import BOOL, STRING, CelFunction
-from manifest_lint.plugin.hookspecs import hookimpl
-from manifest_lint.policy.files import Policy
-from manifest_lint.reporters import Reporter, ReporterFactory, RunInfo
-from manifest_lint.results import ReferenceResult, Summary
+# Everything a plugin uses comes from the public plugin API; the rest is internal.
+from manifest_lint.api import (
+    BOOL,
+    STRING,
+    CelFunction,
+    Policy,
+    ReferenceResult,
+    Reporter,
+    ReporterFactory,
+    RunInfo,
+    Summary,
+    hookimpl,
+)
 
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"

@@ -8,6 +8,13 @@ exit code 2) instead of silently renaming or replacing it.
 
 The built-in sources, policies, CEL functions, backends and reporters are
 registered through these same hooks by :mod:`manifest_lint.plugin.builtin`.
+
+Collection hooks are called once per plugin that implements them, built-ins first,
+each call through pluggy with only that plugin's implementation (and every hook
+wrapper), so that whatever ``register`` receives is attributed to that plugin.
+
+The types these hooks pass and take are the public plugin API,
+:mod:`manifest_lint.api`; plugins import them from there.
 """
 
 from __future__ import annotations
@@ -53,19 +60,22 @@ def manifest_lint_configure(options: argparse.Namespace) -> None:
 
 @hookspec
 def manifest_lint_register_sources(register: Callable[[str, SourceOpener], None]) -> None:
-    """Register transports: ``register("name", opener)``.
+    """Register transports: ``register("name", opener)``, the opener a
+    :data:`manifest_lint.api.SourceOpener`.
 
     References written ``name:PATH[:TAG|@DIGEST]`` are then opened with
-    ``opener(reference, registries)``, which returns a
-    :class:`manifest_lint.sources.base.Source`. The built-ins are ``docker`` (registries,
+    ``opener(reference, registries)`` (a :class:`manifest_lint.api.Reference` and the
+    run's :class:`manifest_lint.api.Registries`), which returns a
+    :class:`manifest_lint.api.Source`. The built-ins are ``docker`` (registries,
     the default for references without a prefix), ``oci`` and ``oci-archive``.
     """
 
 
 @hookspec
 def manifest_lint_register_policies(register: Callable[[Policy | Path], None]) -> None:
-    """Register policies: a :class:`manifest_lint.policy.files.Policy`, or the path of a
-    policy file or directory of them.
+    """Register policies: a :class:`manifest_lint.api.Policy` (from
+    :func:`manifest_lint.api.parse_policies`), or the path of a policy file or directory
+    of them.
 
     Registered policies are enabled by default; the configuration file and
     ``--select`` choose among them. Policy names must be unique.
@@ -74,9 +84,10 @@ def manifest_lint_register_policies(register: Callable[[Policy | Path], None]) -
 
 @hookspec
 def manifest_lint_register_functions(register: Callable[[CelFunction], None]) -> None:
-    """Register custom CEL functions (:class:`manifest_lint.cel.CelFunction`) that
-    every policy may call. Declare concrete parameter types; one name may have
-    several overloads with different parameter types."""
+    """Register custom CEL functions (:class:`manifest_lint.api.CelFunction`) that
+    every policy may call. Declare concrete parameter types (``manifest_lint.api.STRING``,
+    ``INT``, ``list_of(STRING)``...); one name may have several overloads with
+    different parameter types."""
 
 
 @hookspec
@@ -84,16 +95,19 @@ def manifest_lint_register_cel_backends(
     register: Callable[[str, Callable[[], CelBackend]], None],
 ) -> None:
     """Register CEL backends: ``register("name", factory)``; ``--cel-backend name``
-    selects one. The factory is only called for the selected backend, so the
-    CEL library is imported only when it is used."""
+    selects one. ``factory()`` returns a :class:`manifest_lint.api.CelBackend`; it is
+    only called for the selected backend, so the CEL library is imported only when it
+    is used."""
 
 
 @hookspec
 def manifest_lint_register_reporters(register: Callable[[str, ReporterFactory], None]) -> None:
     """Register output formats: ``register("name", factory)``.
 
-    ``factory(stream, run)`` returns a :class:`manifest_lint.reporters.Reporter`
-    that is given every reference's result as it is ready (``add``) and the run's
-    summary at the end (``finish``). ``--format name`` writes it to stdout and
+    ``factory(stream, run)`` (a :data:`manifest_lint.api.ReporterFactory`, ``run`` a
+    :class:`manifest_lint.api.RunInfo`) returns a :class:`manifest_lint.api.Reporter`
+    that is given every reference's :class:`manifest_lint.api.ReferenceResult` as it
+    is ready (``add``) and the run's :class:`manifest_lint.api.Summary` at the end
+    (``finish``). ``--format name`` writes it to stdout and
     ``--output name=FILE`` to a file.
     """
