@@ -34,7 +34,7 @@ from manifest_lint.sources.registry.client import (
     RegistrySource,
     is_loopback,
 )
-from manifest_lint.sources.registry.credentials import Credential
+from manifest_lint.sources.registry.credential import Credential
 
 HOST = "registry.example"
 REPO = "team/app"

@@ -25,7 +25,7 @@ import pytest
 from manifest_lint.cli.main import main
 from manifest_lint.sources.registry.auth import EXPIRY_MARGIN
 from manifest_lint.sources.registry.client import Registries, RegistryOptions
-from manifest_lint.sources.registry.credentials import Credential
+from manifest_lint.sources.registry.credential import Credential
 from tests.helpers.images import (
     ANNOTATIONS,
     build_index,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from manifest_lint.sources.cache import Cache
     from manifest_lint.sources.registry.client import RegistryClient
-    from manifest_lint.sources.registry.credentials import Credential
+    from manifest_lint.sources.registry.credential import Credential
     from manifest_lint.sources.registry.tls import Pending
 
 
