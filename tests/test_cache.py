@@ -220,7 +220,7 @@ def test_an_image_read_from_the_cache_is_read_in_the_calling_thread(
     entry is in the cache is read in the calling thread (threads would only pass the
     GIL around)."""
     from manifest_lint.image.reference import parse_reference
-    from manifest_lint.sources.base import load_image
+    from manifest_lint.sources.load import load_image
     from manifest_lint.sources.registry.client import Registries, RegistryOptions, RegistrySource
 
     children = [build_manifest(p, layers=1, seed="local") for p in ("linux/amd64", "linux/arm64")]

@@ -27,7 +27,7 @@ from manifest_lint.image import media_types as mt
 from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
 from manifest_lint.image.model import Descriptor
 from manifest_lint.image.reference import parse_reference
-from manifest_lint.sources.base import load_image
+from manifest_lint.sources.load import load_image
 from manifest_lint.sources.registry.client import (
     RegistryClient,
     RegistryOptions,

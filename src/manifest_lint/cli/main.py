@@ -356,7 +356,7 @@ def _inspect(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from manifest_lint.image.reference import parse_reference
     from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
     from manifest_lint.policy.document import build_document
-    from manifest_lint.sources.base import load_image
+    from manifest_lint.sources.load import load_image
     from manifest_lint.sources.registry.registries import Registries
 
     sources = PluginHost(get_plugin_manager(blocked=_blocked(argv))).sources()

@@ -26,6 +26,7 @@ from manifest_lint.errors import (
     AuthenticationError,
     IntegrityError,
     NotFoundError,
+    NotLocal,
     RegistryError,
     RegistryUnavailableError,
     TooLargeError,
@@ -36,8 +37,9 @@ from manifest_lint.image.digest import Digest, DigestFormatError
 from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
 from manifest_lint.image.model import Descriptor
 from manifest_lint.image.reference import Reference
-from manifest_lint.sources.base import Fetched, NotLocal, verify
+from manifest_lint.sources.base import Fetched
 from manifest_lint.sources.cache import Cache, Entry
+from manifest_lint.sources.load import verify
 from manifest_lint.sources.registry.auth import RegistryAuth
 from manifest_lint.sources.registry.credentials import find_credential
 from manifest_lint.sources.registry.registries import Registries, RegistryOptions, is_loopback
@@ -636,8 +638,8 @@ class RegistrySource:
     @property
     def local(self) -> bool:
         """Whether the cache has an entry for the image (and it was not found to lack a
-        document): its documents are read from disk, one after another (see
-        ``fetch.read_image``)."""
+        document): its documents are read from disk, one after another
+        (:class:`~manifest_lint.sources.base.Locality`)."""
         return self._entry is not None and not self._incomplete
 
     def resume(self) -> None:
