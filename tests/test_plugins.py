@@ -41,7 +41,7 @@ from manifest_lint.policy.files import Policy, parse_policies
 from manifest_lint.reporters import ReporterFactory, RunInfo
 from manifest_lint.results import ReferenceResult, Summary
 from manifest_lint.sources.base import Fetched
-from manifest_lint.sources.registry.client import Registries
+from manifest_lint.sources.registry.registries import Registries
 from tests.helpers.images import Built, build_index, build_manifest
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from manifest_lint.runner import Target
     from manifest_lint.sources.base import SourceOpener
     from manifest_lint.sources.cache import Cache
-    from manifest_lint.sources.registry.registries import RegistryOptions
+    from manifest_lint.sources.registry.options import RegistryOptions
 
 DEFAULT_CEL_BACKEND = "cel-expr-python"
 
@@ -302,7 +302,7 @@ def build_lint_parser(
 
 
 def _registry_options(args: argparse.Namespace) -> RegistryOptions:
-    from manifest_lint.sources.registry.registries import RegistryOptions
+    from manifest_lint.sources.registry.options import RegistryOptions
 
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
