@@ -182,8 +182,8 @@ def builtin_document() -> dict[str, Any]:
 
     from manifest_lint.image.reference import parse_reference
     from manifest_lint.policy.document import build_document
-    from manifest_lint.sources.base import load_image
     from manifest_lint.sources.layout import LayoutSource
+    from manifest_lint.sources.load import load_image
 
     annotations = {
         "org.opencontainers.image.source": "https://example.com/app",

@@ -215,7 +215,8 @@ def manifest_lint_threads(base: str, repo: str, tags: list[str], c: int) -> Tall
     """manifest-lint's own RegistryClient (streamed, size-capped, digest-verified reads,
     per-response accounting) on its httpx.Client, shared by C threads."""
     from manifest_lint.image.model import Descriptor
-    from manifest_lint.sources.registry.client import Registries, RegistryOptions
+    from manifest_lint.sources.registry.options import RegistryOptions
+    from manifest_lint.sources.registry.registries import Registries
 
     host = httpx.URL(base).netloc.decode()
     with Registries(RegistryOptions(timeout=60.0)) as registries:

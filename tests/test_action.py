@@ -50,7 +50,8 @@ import pytest
 import yaml
 
 from manifest_lint import action
-from manifest_lint.sources.registry.credentials import DOCKER_HUB_KEY, find_credential
+from manifest_lint.sources.registry.credential_files import DOCKER_HUB_KEY
+from manifest_lint.sources.registry.credentials import find_credential
 from tests.helpers.images import (
     ANNOTATIONS,
     build_index,

@@ -220,8 +220,10 @@ def test_an_image_read_from_the_cache_is_read_in_the_calling_thread(
     entry is in the cache is read in the calling thread (threads would only pass the
     GIL around)."""
     from manifest_lint.image.reference import parse_reference
-    from manifest_lint.sources.base import load_image
-    from manifest_lint.sources.registry.client import Registries, RegistryOptions, RegistrySource
+    from manifest_lint.sources.load import load_image
+    from manifest_lint.sources.registry.options import RegistryOptions
+    from manifest_lint.sources.registry.registries import Registries
+    from manifest_lint.sources.registry.source import RegistrySource
 
     children = [build_manifest(p, layers=1, seed="local") for p in ("linux/amd64", "linux/arm64")]
     built = build_index(children)
@@ -256,7 +258,8 @@ def test_an_entry_lacking_configs_is_completed_by_the_workers(
     by the worker pools, and the findings are those of a run without a cache."""
     import threading
 
-    from manifest_lint.sources.registry.client import RegistryClient, RegistrySource
+    from manifest_lint.sources.registry.client import RegistryClient
+    from manifest_lint.sources.registry.source import RegistrySource
 
     refs = []
     for i in range(3):

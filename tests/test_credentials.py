@@ -18,12 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from manifest_lint.errors import CredentialError
-from manifest_lint.sources.registry import credentials
-from manifest_lint.sources.registry.credentials import (
-    DOCKER_HUB_KEY,
-    Credential,
-    find_credential,
-)
+from manifest_lint.sources.registry import credential_files, credential_helpers
+from manifest_lint.sources.registry.credential import Credential
+from manifest_lint.sources.registry.credential_files import DOCKER_HUB_KEY
+from manifest_lint.sources.registry.credentials import find_credential
 
 CANARY = "CANARY-s3cr3t-7f3a9"
 
@@ -475,7 +473,11 @@ def test_cred_helpers_win_over_creds_store_and_auths(env: dict[str, str], home: 
     )
     # The key as written goes to the helper on stdin, with no newline.
     assert runner.calls == [
-        (["docker-credential-special", "get"], b"https://ghcr.io", credentials.HELPER_TIMEOUT)
+        (
+            ["docker-credential-special", "get"],
+            b"https://ghcr.io",
+            credential_helpers.HELPER_TIMEOUT,
+        )
     ]
 
 
@@ -873,7 +875,7 @@ def test_path_through_a_file_counts_as_missing(env: dict[str, str], tmp_path: Pa
 def test_oversized_file_is_refused(
     env: dict[str, str], home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(credentials, "MAX_CONFIG_BYTES", 64)
+    monkeypatch.setattr(credential_files, "MAX_CONFIG_BYTES", 64)
     write_json(docker_config(home), {"auths": {"ghcr.io": {"auth": "x" * 100}}})
     with pytest.raises(CredentialError, match="larger than 64 bytes"):
         find_credential("ghcr.io", env=env)

@@ -23,8 +23,8 @@ from manifest_lint.policy.document import build_document
 from manifest_lint.policy.evaluate import compile_policy, evaluate, platform_labels
 from manifest_lint.policy.files import parse_policies
 from manifest_lint.results import Finding, Outcome, Severity
-from manifest_lint.sources.base import load_image
 from manifest_lint.sources.layout import LayoutSource
+from manifest_lint.sources.load import load_image
 from tests.helpers.images import Built, Platform, build_index, build_manifest, write_layout
 
 BACKENDS = ("cel-expr-python", "celpy")

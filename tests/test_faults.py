@@ -31,12 +31,9 @@ import pytest
 
 from manifest_lint.cli.main import main
 from manifest_lint.errors import RegistryError, RegistryUnavailableError
-from manifest_lint.sources.registry.client import (
-    MAX_ATTEMPTS,
-    RegistryClient,
-    RegistryOptions,
-    parse_retry_after,
-)
+from manifest_lint.sources.registry.client import RegistryClient
+from manifest_lint.sources.registry.options import RegistryOptions
+from manifest_lint.sources.registry.retry import MAX_ATTEMPTS, parse_retry_after
 from tests.helpers.fault_proxy import (
     FAKE_DIGEST,
     TRANSIENT,

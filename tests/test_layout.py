@@ -21,8 +21,8 @@ import pytest
 
 from manifest_lint.errors import IntegrityError, LayoutError
 from manifest_lint.image.reference import parse_reference
-from manifest_lint.sources.base import load_image
 from manifest_lint.sources.layout import LayoutSource
+from manifest_lint.sources.load import load_image
 from tests.helpers.cli import inspect_json, run
 from tests.helpers.images import (
     CASES,

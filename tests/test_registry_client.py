@@ -27,14 +27,11 @@ from manifest_lint.image import media_types as mt
 from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
 from manifest_lint.image.model import Descriptor
 from manifest_lint.image.reference import parse_reference
-from manifest_lint.sources.base import load_image
-from manifest_lint.sources.registry.client import (
-    RegistryClient,
-    RegistryOptions,
-    RegistrySource,
-    is_loopback,
-)
-from manifest_lint.sources.registry.credentials import Credential
+from manifest_lint.sources.load import load_image
+from manifest_lint.sources.registry.client import RegistryClient
+from manifest_lint.sources.registry.credential import Credential
+from manifest_lint.sources.registry.options import RegistryOptions, is_loopback
+from manifest_lint.sources.registry.source import RegistrySource
 
 HOST = "registry.example"
 REPO = "team/app"

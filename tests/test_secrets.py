@@ -24,8 +24,9 @@ import pytest
 
 from manifest_lint.cli.main import main
 from manifest_lint.sources.registry.auth import EXPIRY_MARGIN
-from manifest_lint.sources.registry.client import Registries, RegistryOptions
-from manifest_lint.sources.registry.credentials import Credential
+from manifest_lint.sources.registry.credential import Credential
+from manifest_lint.sources.registry.options import RegistryOptions
+from manifest_lint.sources.registry.registries import Registries
 from tests.helpers.images import (
     ANNOTATIONS,
     build_index,

@@ -461,7 +461,8 @@ def test_every_client_of_a_run_shares_one_context_read_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from manifest_lint.sources.registry import tls
-    from manifest_lint.sources.registry.registries import Registries, RegistryOptions
+    from manifest_lint.sources.registry.options import RegistryOptions
+    from manifest_lint.sources.registry.registries import Registries
 
     made: list[ssl.SSLContext] = []
     real = tls.verified_context

@@ -185,7 +185,8 @@ def test_a_registry_behind_a_proxy_uses_httpx_own_transport(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """httpx reads the proxy variables only for its own transport."""
-    from manifest_lint.sources.registry.client import RegistryClient, RegistryOptions
+    from manifest_lint.sources.registry.client import RegistryClient
+    from manifest_lint.sources.registry.options import RegistryOptions
 
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "internal.example")
@@ -203,7 +204,8 @@ def test_a_registry_behind_a_proxy_uses_httpx_own_transport(
 def test_the_registry_client_keeps_no_cookies(server: str) -> None:
     """Registries do not use cookies and docker ignores them: a Set-Cookie is not sent back."""
     from manifest_lint.image.model import Descriptor
-    from manifest_lint.sources.registry.client import RegistryClient, RegistryOptions
+    from manifest_lint.sources.registry.client import RegistryClient
+    from manifest_lint.sources.registry.options import RegistryOptions
 
     host = server.removeprefix("http://")
     client = RegistryClient(host, RegistryOptions())

@@ -63,7 +63,8 @@ from typing import Final, TextIO
 from manifest_lint.cli.main import ExitCode
 from manifest_lint.errors import CredentialError, UsageError
 from manifest_lint.reporters.github import escape_data
-from manifest_lint.sources.registry.credentials import DOCKER_HUB_KEY, find_credential
+from manifest_lint.sources.registry.credential_files import DOCKER_HUB_KEY
+from manifest_lint.sources.registry.credentials import find_credential
 
 FAIL_ON_VALUES: Final = ("error", "warning", "info")
 GHCR: Final = "ghcr.io"

@@ -14,17 +14,20 @@ library is imported and keep their cause (``raise ... from exc``)::
     │   └── YamlError               YAML that cannot be read (line, column); yamlfile raises
     │                               it as the error of the file read (PolicyError...)
     ├── EvaluationError             a CEL expression failed at run time (an ERROR result)
-    └── SourceError                 the image could not be read: exit code 3
-        ├── RegistryError           the registry answered badly or not at all (url, status)
-        │   ├── AuthenticationError     credentials refused, or a token could not be had
-        │   ├── NotFoundError           404 / MANIFEST_UNKNOWN / BLOB_UNKNOWN
-        │   └── RegistryUnavailableError connection refused, time-out, 5xx
-        ├── CredentialError         a credential store or helper failed
-        ├── IntegrityError          bytes that do not hash to the digest they were fetched by
-        ├── ContentError            a manifest, index or config that is not usable
-        │   ├── TooLargeError           above the size cap; never read whole
-        │   └── UnsupportedMediaTypeError  e.g. Docker schema1
-        └── LayoutError             an OCI image layout that is broken or hostile
+    ├── SourceError                 the image could not be read: exit code 3
+    │   ├── RegistryError           the registry answered badly or not at all (url, status)
+    │   │   ├── AuthenticationError     credentials refused, or a token could not be had
+    │   │   ├── NotFoundError           404 / MANIFEST_UNKNOWN / BLOB_UNKNOWN
+    │   │   └── RegistryUnavailableError connection refused, time-out, 5xx
+    │   ├── CredentialError         a credential store or helper failed
+    │   ├── IntegrityError          bytes that do not hash to the digest they were fetched by
+    │   ├── ContentError            a manifest, index or config that is not usable
+    │   │   ├── TooLargeError           above the size cap; never read whole
+    │   │   └── UnsupportedMediaTypeError  e.g. Docker schema1
+    │   └── LayoutError             an OCI image layout that is broken or hostile
+    └── NotLocal                    internal, never reported: a source reading from its
+                                    cache only lacks a document (the runner then reads
+                                    the image again, with requests)
 
 Messages never contain credentials: code that holds a secret must not put it
 into an error.
@@ -243,3 +246,11 @@ class LayoutError(SourceError):
     def __init__(self, message: str, *, path: str, reference: str | None = None) -> None:
         super().__init__(message, reference=reference)
         self.path = path
+
+
+class NotLocal(ManifestLintError):
+    """A source told to answer from local storage only (``cache_only``, see
+    :class:`manifest_lint.sources.base.CacheControls`) lacks a document.
+
+    Internal: it never reaches a report. The runner catches it and reads the image
+    again, with requests."""

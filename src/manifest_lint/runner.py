@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from manifest_lint.errors import InvalidReferenceError, SourceError
+from manifest_lint.errors import InvalidReferenceError, NotLocal, SourceError
 from manifest_lint.image.reference import Reference, parse_reference
 from manifest_lint.policy.document import build_document, offline_document
 from manifest_lint.policy.evaluate import CompiledPolicy, evaluate, needs_registry
 from manifest_lint.reporters import Reporter
-from manifest_lint.sources.base import SourceOpener
+from manifest_lint.sources.base import CacheControls, SourceOpener, is_local
 from manifest_lint.sources.registry.registries import Registries
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ def check(
     opener = plan.sources.get(reference.transport)
     if opener is None:
         return _error(target, REFERENCE, f"no source for transport {reference.transport!r}", *known)
-    from manifest_lint.sources.base import open_image  # (not needed offline: lazily)
+    from manifest_lint.sources.load import open_image  # (not needed offline: lazily)
 
     try:
         source = opener(reference, registries)
@@ -188,9 +188,7 @@ def check(
             raise
     except SourceError as exc:
         return _error(target, FETCH, str(exc), *known)
-    if getattr(source, "local", False):
-        return _finish(target, plan, reference, source, top, pool, local=True)
-    return _finish(target, plan, reference, source, top, pool)
+    return _finish(target, plan, reference, source, top, pool, local=is_local(source))
 
 
 def _finish(
@@ -237,17 +235,15 @@ def _read(
     and without the pool; if the cache entry lacks a document (written by
     a run that read less, such as no configs), it is read again with requests, its
     platforms through the pool, and the reference's deadline counted from now."""
-    from manifest_lint.sources.base import NotLocal, read_image
+    from manifest_lint.sources.load import read_image
 
-    if local and hasattr(source, "cache_only"):
+    if local and isinstance(source, CacheControls):
         source.cache_only = True
         try:
             return read_image(reference, source, top, configs=plan.configs)
         except NotLocal:
             source.cache_only = False
-            resume = getattr(source, "resume", None)
-            if resume is not None:
-                resume()
+            source.resume()
     elif local:
         pool = None
     return read_image(reference, source, top, configs=plan.configs, executor=pool)

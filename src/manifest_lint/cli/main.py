@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from manifest_lint.runner import Target
     from manifest_lint.sources.base import SourceOpener
     from manifest_lint.sources.cache import Cache
-    from manifest_lint.sources.registry.registries import RegistryOptions
+    from manifest_lint.sources.registry.options import RegistryOptions
 
 DEFAULT_CEL_BACKEND = "cel-expr-python"
 
@@ -302,7 +302,7 @@ def build_lint_parser(
 
 
 def _registry_options(args: argparse.Namespace) -> RegistryOptions:
-    from manifest_lint.sources.registry.registries import RegistryOptions
+    from manifest_lint.sources.registry.options import RegistryOptions
 
     if args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
@@ -356,7 +356,7 @@ def _inspect(args: argparse.Namespace, argv: Sequence[str], out: TextIO) -> int:
     from manifest_lint.image.reference import parse_reference
     from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
     from manifest_lint.policy.document import build_document
-    from manifest_lint.sources.base import load_image
+    from manifest_lint.sources.load import load_image
     from manifest_lint.sources.registry.registries import Registries
 
     sources = PluginHost(get_plugin_manager(blocked=_blocked(argv))).sources()

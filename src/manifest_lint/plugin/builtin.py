@@ -31,7 +31,7 @@ def builtin_policy_dir() -> Path:
 
 
 def _open_registry(reference: Reference, registries: Registries) -> Source:
-    from manifest_lint.sources.registry.client import RegistrySource
+    from manifest_lint.sources.registry.source import RegistrySource
 
     return RegistrySource(registries.client(reference.host), reference, registries.cache)
 

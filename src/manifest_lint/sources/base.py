@@ -1,41 +1,22 @@
-"""From a reference and a source (registry or layout) to a verified :class:`Image`.
+"""The contract between manifest-lint and a source of images (a registry, a layout, a plugin's).
 
-A :class:`Source` serves the bytes; this module checks every child document
-against the descriptor that names it (size and digest) before parsing it, so
-no source can forget to, and classifies index entries into platforms,
-attestations and others.
+A :class:`Source` serves the documents of one reference; :mod:`manifest_lint.sources.load`
+verifies each against the descriptor that names it and builds the image. What a source
+must do is declared on :class:`Source`; what it may do besides, and the default for a
+source that does not, on :class:`Locality` and :class:`CacheControls`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from manifest_lint.errors import IntegrityError, ManifestLintError, TooLargeError
-from manifest_lint.image import media_types as mt
-from manifest_lint.image.digest import Digest
-from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
-from manifest_lint.image.model import (
-    Attestation,
-    Descriptor,
-    Image,
-    ImageConfig,
-    Index,
-    Manifest,
-    PlatformImage,
-    is_index,
-)
-from manifest_lint.image.platforms import Platform
+from manifest_lint.image.model import Descriptor
 from manifest_lint.image.reference import Reference
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
     from manifest_lint.sources.registry.registries import Registries
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -47,13 +28,14 @@ class Fetched:
     digest: str
 
 
-class NotLocal(ManifestLintError):
-    """A source told to answer from local storage only (``cache_only``) lacks a
-    document. Internal: the caller then reads the image again, with requests."""
-
-
 class Source(Protocol):
-    """Where the documents of one reference come from."""
+    """Where the documents of one reference come from.
+
+    Required: :meth:`resolve`, :meth:`fetch` and :meth:`close`. Optional: ``local``
+    (:class:`Locality`; a source without it is not local) and the cache controls
+    (:class:`CacheControls`; a source without them is never asked to read from a cache
+    only).
+    """
 
     def resolve(self) -> Fetched:
         """The document the reference names (by digest when it has one, else by tag),
@@ -62,162 +44,52 @@ class Source(Protocol):
     def fetch(self, descriptor: Descriptor, *, manifest: bool) -> bytes:
         """The bytes ``descriptor`` names: a manifest when ``manifest``, else a blob.
         Callers verify size and digest (a body of another size than the descriptor's
-        is an integrity error); sources never read more than :data:`MAX_DOCUMENT_SIZE`."""
+        is an integrity error); sources never read more than
+        :data:`~manifest_lint.image.limits.MAX_DOCUMENT_SIZE`."""
 
     def close(self) -> None:
         """Release files or connections held for this reference."""
 
-    # Optional: ``local`` (a bool, read after :meth:`resolve`) says the documents come
-    # from local storage, so there is nothing to gain from fetching them concurrently.
+
+@runtime_checkable
+class Locality(Protocol):
+    """A :class:`Source` that says whether its documents come from local storage.
+
+    Optional: a source that does not declare ``local`` is read as not local (its
+    documents are fetched concurrently), as it always was."""
+
+    @property
+    def local(self) -> bool:
+        """Read after :meth:`Source.resolve`: True when the image's documents come from
+        local storage (a layout, a cache entry for its digest). They are then read one
+        after another, in the calling thread: handing CPU-bound reads to other threads
+        only passes the GIL around."""
+
+
+@runtime_checkable
+class CacheControls(Protocol):
+    """A local :class:`Source` that keeps a cache, and can be told to answer from it only.
+
+    Optional: the runner uses them only on a source that declares both, and only while
+    it is :attr:`~Locality.local`."""
+
+    #: Set by the runner while it reads the image where no request should be sent (the
+    #: reporting thread): a document missing from the cache then raises
+    #: :class:`~manifest_lint.errors.NotLocal` instead of being fetched, and the source
+    #: is no longer :attr:`~Locality.local`.
+    cache_only: bool
+
+    def resume(self) -> None:
+        """Called after :class:`~manifest_lint.errors.NotLocal`, before the image is read
+        again with requests: per-reference deadlines count from now, since the reference
+        waited its turn."""
+
+
+def is_local(source: Source) -> bool:
+    """``source.local`` (:class:`Locality`), or False for a source that does not declare it."""
+    return isinstance(source, Locality) and source.local
 
 
 #: Opens a :class:`Source` for a reference of one transport (registered by plugins through
 #: ``manifest_lint_register_sources``).
 SourceOpener = Callable[[Reference, "Registries"], Source]
-
-
-def check_size(descriptor: Descriptor, what: str) -> None:
-    if descriptor.size > MAX_DOCUMENT_SIZE:
-        raise TooLargeError(
-            f"{what} is {descriptor.size} bytes, above the {MAX_DOCUMENT_SIZE}-byte limit; "
-            "refused without reading it",
-            limit=MAX_DOCUMENT_SIZE,
-            reference=what,
-        )
-
-
-def verify(data: bytes, descriptor: Descriptor, what: str) -> None:
-    """``data`` must have the descriptor's size and digest."""
-    if len(data) != descriptor.size:
-        actual = Digest.of(data, Digest.parse(descriptor.digest).algorithm)
-        raise IntegrityError(
-            f"size mismatch for {what}: descriptor says {descriptor.size} bytes "
-            f"({descriptor.digest}), got {len(data)} bytes ({actual})",
-            expected=descriptor.digest,
-            actual=str(actual),
-            reference=what,
-        )
-    Digest.parse(descriptor.digest).verify(data, what=what)
-
-
-def _sequential(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-    return map(fn, items)
-
-
-def load_image(
-    reference: Reference,
-    source: Source,
-    *,
-    configs: bool = True,
-    executor: Executor | None = None,
-) -> Image:
-    """Read the image ``reference`` names from ``source``: the index or manifest,
-    every platform manifest and (with ``configs``) every config, all verified.
-
-    Without ``configs``, the configs that name a platform are still read: a single
-    manifest's, and those of index entries without a ``platform``."""
-    top = open_image(reference, source)
-    return read_image(reference, source, top, configs=configs, executor=executor)
-
-
-def open_image(reference: Reference, source: Source) -> Fetched:
-    """The image's top document (index or manifest), checked against the reference's
-    digest: the first step of :func:`load_image`, the one that asks the network for a
-    tag even when the rest is in a cache."""
-    top = source.resolve()
-    if reference.digest and top.digest != reference.digest:
-        name = str(reference)
-        raise IntegrityError(
-            f"digest mismatch for {name}: expected {reference.digest}, got {top.digest}",
-            expected=reference.digest,
-            actual=top.digest,
-            reference=name,
-        )
-    return top
-
-
-def read_image(
-    reference: Reference,
-    source: Source,
-    top: Fetched,
-    *,
-    configs: bool = True,
-    executor: Executor | None = None,
-) -> Image:
-    """The rest of :func:`load_image`, after :func:`open_image` gave ``top``."""
-    name = str(reference)
-    # A source that serves this image from local storage (a layout, or a cache entry
-    # for its digest) is read in this thread: handing CPU-bound reads to other
-    # threads only passes the GIL around (it doubled a warm run's CPU time).
-    local = bool(getattr(source, "local", False))
-    mapper = executor.map if executor is not None and not local else _sequential
-
-    def platform_image(entry: Descriptor) -> PlatformImage:
-        what = f"{name} manifest {entry.digest}"
-        check_size(entry, what)
-        data = source.fetch(entry, manifest=True)
-        verify(data, entry, what)
-        manifest = Manifest.from_json(
-            data, digest=entry.digest, media_type=entry.media_type, what=what
-        )
-        read_config = configs or entry.platform is None
-        config = _load_config(source, manifest, name) if read_config else None
-        platform = entry.platform or (config.platform if config else None)
-        return PlatformImage(
-            entry, (platform or Platform("unknown", "unknown")).normalized(), manifest, config
-        )
-
-    if is_index(top.data, top.media_type):
-        index = Index.from_json(top.data, digest=top.digest, media_type=top.media_type, what=name)
-        wanted, attestations, others = classify(index)
-        platforms = tuple(mapper(platform_image, wanted))
-        return Image(
-            reference,
-            top.digest,
-            index.media_type,
-            len(top.data),
-            index,
-            platforms,
-            attestations,
-            others,
-        )
-
-    manifest = Manifest.from_json(top.data, digest=top.digest, media_type=top.media_type, what=name)
-    config = _load_config(source, manifest, name)  # where a single manifest's platform is
-    descriptor = Descriptor(manifest.media_type, top.digest, len(top.data), manifest.annotations)
-    platform = (config.platform if config else None) or Platform("unknown", "unknown")
-    single = PlatformImage(descriptor, platform.normalized(), manifest, config)
-    return Image(reference, top.digest, manifest.media_type, len(top.data), None, (single,))
-
-
-def classify(
-    index: Index,
-) -> tuple[list[Descriptor], tuple[Attestation, ...], tuple[Descriptor, ...]]:
-    """Split index entries into platform manifests, attestations and the rest."""
-    wanted: list[Descriptor] = []
-    attestations: list[Attestation] = []
-    others: list[Descriptor] = []
-    for entry in index.manifests:
-        if entry.is_attestation:
-            describes = entry.annotations.get(mt.REFERENCE_DIGEST_ANNOTATION, "")
-            attestations.append(Attestation(entry, describes))
-        elif mt.base(entry.media_type) in mt.MANIFEST_TYPES and not (
-            entry.platform is not None and entry.platform.is_unknown
-        ):
-            wanted.append(entry)
-        else:
-            others.append(entry)
-    return wanted, tuple(attestations), tuple(others)
-
-
-def _load_config(source: Source, manifest: Manifest, name: str) -> ImageConfig | None:
-    descriptor = manifest.config
-    if mt.base(descriptor.media_type) not in (mt.OCI_CONFIG, mt.DOCKER_CONFIG):
-        return None  # an artifact, not an image: its config is not an image config
-    what = f"{name} config {descriptor.digest}"
-    check_size(descriptor, what)
-    data = source.fetch(descriptor, manifest=False)
-    verify(data, descriptor, what)
-    return ImageConfig.from_json(
-        data, digest=descriptor.digest, media_type=descriptor.media_type, what=what
-    )

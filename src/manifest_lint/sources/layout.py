@@ -1,7 +1,7 @@
 """OCI image layouts: directories and tar archives of them (``oci:`` and ``oci-archive:``).
 
 Every blob is read from ``blobs/<algorithm>/<hex>``, size-capped and (by the
-caller, :mod:`manifest_lint.sources.base`) digest-checked. Nothing outside the layout is
+caller, :mod:`manifest_lint.sources.load`) digest-checked. Nothing outside the layout is
 ever read: blob paths are built from parsed digests only, symlinks that leave
 the directory are refused, and an archive with an absolute or ``..`` member
 path, or a link where a blob should be, is refused whole.
@@ -21,7 +21,8 @@ from manifest_lint.image.digest import Digest, DigestFormatError
 from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
 from manifest_lint.image.model import Descriptor, Index, decode_json
 from manifest_lint.image.reference import Reference
-from manifest_lint.sources.base import Fetched, check_size, verify
+from manifest_lint.sources.base import Fetched
+from manifest_lint.sources.load import check_size, verify
 
 SUPPORTED_LAYOUT_MAJOR = "1"
 
@@ -148,7 +149,8 @@ def blob_path(digest: str) -> str:
 class LayoutSource:
     """A :class:`~manifest_lint.sources.base.Source` for one reference into an OCI layout."""
 
-    #: Files on a local disk: read one after another (see ``fetch.load_image``).
+    #: Files on a local disk: read one after another
+    #: (:class:`~manifest_lint.sources.base.Locality`).
     local = True
 
     def __init__(self, reference: Reference) -> None:

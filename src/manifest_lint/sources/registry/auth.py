@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from manifest_lint.errors import AuthenticationError
-from manifest_lint.sources.registry.credentials import Credential
+from manifest_lint.sources.registry.credential import Credential
 
 _PATH_SCOPE = re.compile(r"^/v2/(.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
 _PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')

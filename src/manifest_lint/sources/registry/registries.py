@@ -1,4 +1,4 @@
-"""How registries are reached (options from the command line), and one client per host.
+"""One :class:`RegistryClient` per registry host, for a run: created on first use, closed together.
 
 Light on purpose: importing it does not import the HTTP stack, which a run that
 asks no registry (``--offline``, OCI layouts) never needs.
@@ -6,55 +6,17 @@ asks no registry (``--offline``, OCI layouts) never needs.
 
 from __future__ import annotations
 
-import ipaddress
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from manifest_lint.sources.registry.options import RegistryOptions
 
 if TYPE_CHECKING:
     import ssl
 
-    import httpx
-
     from manifest_lint.sources.cache import Cache
     from manifest_lint.sources.registry.client import RegistryClient
-    from manifest_lint.sources.registry.credentials import Credential
     from manifest_lint.sources.registry.tls import Pending
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 and ::1 (with or without a port), as docker treats them."""
-    name = host
-    if name.startswith("["):
-        name = name[1 : name.find("]")]
-    elif name.count(":") == 1:
-        name = name.split(":", 1)[0]
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class RegistryOptions:
-    """How to reach registries: set from the command line."""
-
-    insecure_registries: frozenset[str] = frozenset()
-    ca_file: str | None = None
-    #: Deadline for reading one reference, retries included (``--timeout``).
-    timeout: float = 60.0
-    #: Time-out of each single request.
-    request_timeout: float = 30.0
-    env: Mapping[str, str] | None = None
-    credential_lookup: Callable[[str], Credential | None] | None = None
-    transport: httpx.BaseTransport | None = field(default=None, compare=False)
-
-    def is_insecure(self, host: str) -> bool:
-        """Plain http (and no TLS verification) is allowed for this host."""
-        return is_loopback(host) or host.lower() in self.insecure_registries
 
 
 class Registries:
