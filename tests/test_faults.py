@@ -29,11 +29,11 @@ from typing import Any
 import httpx
 import pytest
 
-from manifest_lint.cli.main import main
 from manifest_lint.errors import RegistryError, RegistryUnavailableError
 from manifest_lint.sources.registry.client import RegistryClient
 from manifest_lint.sources.registry.options import RegistryOptions
 from manifest_lint.sources.registry.retry import MAX_ATTEMPTS, parse_retry_after
+from tests.helpers.cli import Run, run_with_report
 from tests.helpers.fault_proxy import (
     FAKE_DIGEST,
     TRANSIENT,
@@ -175,20 +175,6 @@ def policy(tmp_path: Path) -> str:
 # --------------------------------------------------------------------------- running
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-    report: dict[str, Any]
-    junit: Path
-    seconds: float
-
-    @property
-    def results(self) -> list[dict[str, Any]]:
-        return list(self.report["results"])
-
-
 def lint(
     capsys: pytest.CaptureFixture[str],
     directory: Path,
@@ -196,14 +182,7 @@ def lint(
     *extra: str,
 ) -> Run:
     """``main()`` with ``--json`` and ``--junit`` into ``directory`` (created)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    report, junit = directory / "report.json", directory / "report.xml"
-    started = time.monotonic()
-    code = main([*references, "--json", str(report), "--junit", str(junit), *extra])
-    seconds = time.monotonic() - started
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return Run(code, captured.out, captured.err, json.loads(report.read_text()), junit, seconds)
+    return run_with_report(capsys, directory, *references, *extra, junit=True)
 
 
 def comparable(result: dict[str, Any], host: str) -> dict[str, Any]:

@@ -16,13 +16,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from manifest_lint.cli.main import main
 from manifest_lint.image.limits import MAX_DOCUMENT_SIZE, MAX_INDEX_ENTRIES
+from tests.helpers.cli import Run, run_with_report
 from tests.helpers.fault_proxy import Fault, FaultProxy, LargeBody, Rule
 from tests.helpers.images import (
     OCI_CONFIG,
@@ -169,35 +169,8 @@ def proxy(registry: RegistryServer) -> Iterator[FaultProxy]:
 # --------------------------------------------------------------------------- running
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-    report: dict[str, Any]
-    seconds: float
-
-    @property
-    def messages(self) -> list[str]:
-        return [f["message"] for r in self.report["results"] for f in r["findings"]]
-
-    def error(self) -> str:
-        """The one fetch error of the one reference."""
-        [result] = self.report["results"]
-        assert result["outcome"] == "error"
-        [finding] = result["findings"]
-        assert (finding["policy"], finding["outcome"]) == ("fetch", "error")
-        return str(finding["message"])
-
-
 def lint(capsys: pytest.CaptureFixture[str], tmp_path: Path, *argv: str) -> Run:
-    report = tmp_path / "report.json"
-    started = time.monotonic()
-    code = main([*argv, "--json", str(report)])
-    seconds = time.monotonic() - started
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return Run(code, captured.out, captured.err, json.loads(report.read_text()), seconds)
+    return run_with_report(capsys, tmp_path, *argv)
 
 
 # --------------------------------------------------------------------------- size
@@ -221,7 +194,7 @@ def test_a_manifest_over_4_mib_is_refused_without_reading_it(
     ref = f"{proxy.host}/hostile/base:huge"
     run = lint(capsys, tmp_path, ref)
     assert run.code == 3
-    message = run.error()
+    message = run.fetch_error()
     if chunked:
         assert f"larger than the {MAX_DOCUMENT_SIZE}-byte limit; refused after" in message
     else:
@@ -245,7 +218,7 @@ def test_a_config_over_4_mib_is_never_requested(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, hostile: Hostile, proxy: FaultProxy
 ) -> None:
     run = lint(capsys, tmp_path, hostile.ref("big-config", proxy.host))
-    message = run.error()
+    message = run.fetch_error()
     assert f"config {hostile.big_config.digest} is {hostile.big_config.size} bytes" in message
     assert "refused without reading it" in message
     assert proxy.seen(f"/blobs/{hostile.big_config.digest}") == 0
@@ -259,7 +232,7 @@ def test_a_config_nested_100000_deep_is_a_clean_error(
 ) -> None:
     run = lint(capsys, tmp_path, hostile.ref("deep-config"))
     assert run.code == 3
-    assert run.error().endswith("is nested too deeply to be a manifest")
+    assert run.fetch_error().endswith("is nested too deeply to be a manifest")
 
 
 def test_a_manifest_nested_100000_deep_is_a_clean_error(
@@ -271,7 +244,7 @@ def test_a_manifest_nested_100000_deep_is_a_clean_error(
     for extra in ((), ("--no-cache",)):
         run = lint(capsys, tmp_path, f"{proxy.host}/hostile/base:deep", *extra)
         assert run.code == 3
-        assert run.error().endswith("is nested too deeply to be a manifest")
+        assert run.fetch_error().endswith("is nested too deeply to be a manifest")
 
 
 def test_a_config_that_is_not_utf8_is_a_clean_error(
@@ -279,7 +252,7 @@ def test_a_config_that_is_not_utf8_is_a_clean_error(
 ) -> None:
     run = lint(capsys, tmp_path, hostile.ref("not-utf8"))
     assert run.code == 3
-    assert "is not UTF-8: invalid continuation byte at byte" in run.error()
+    assert "is not UTF-8: invalid continuation byte at byte" in run.fetch_error()
 
 
 @pytest.mark.parametrize("backend", ["cel-expr-python", "celpy"])
@@ -313,7 +286,7 @@ def test_a_lone_surrogate_is_refused_before_any_policy_sees_it(
         str(tmp_path / "r.sarif"),
     )
     assert run.code == 3
-    assert "holds a lone UTF-16 surrogate" in run.error()
+    assert "holds a lone UTF-16 surrogate" in run.fetch_error()
     validate_junit(tmp_path / "r.xml")
     validate_sarif(tmp_path / "r.sarif")
 
@@ -329,7 +302,7 @@ def test_a_lone_surrogate_in_a_registry_error_is_a_clean_error(
         capsys, tmp_path, hostile.ref("base", proxy.host), "--junit", str(tmp_path / "r.xml")
     )
     assert run.code == 3
-    message = run.error()
+    message = run.fetch_error()
     assert "HTTP 404" in message
     assert "gone" in message
     assert "\ud800" not in message
@@ -382,7 +355,7 @@ def test_an_index_entry_lying_about_its_type_is_an_error(
     _put_manifest(registry, "hostile/odd-index", "liar", data, OCI_INDEX)
     run = lint(capsys, tmp_path, f"{registry.host}/hostile/odd-index:liar")
     assert run.code == 3
-    message = run.error()
+    message = run.fetch_error()
     assert hostile.nested.digest in message
     assert "does not match" in message or "got an index" in message
 
@@ -392,7 +365,9 @@ def test_an_index_with_20000_entries_is_a_clean_error(
 ) -> None:
     run = lint(capsys, tmp_path, hostile.ref("wide", proxy.host))
     assert run.code == 3
-    assert run.error().endswith(f"20000 manifests in one index, the limit is {MAX_INDEX_ENTRIES}")
+    assert run.fetch_error().endswith(
+        f"20000 manifests in one index, the limit is {MAX_INDEX_ENTRIES}"
+    )
     # Not one entry was fetched.
     assert proxy.seen(f"/manifests/{hostile.base.digest}") == 0
     assert run.seconds < 10

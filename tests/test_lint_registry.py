@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from manifest_lint.cli.main import main
+from tests.helpers.cli import run as lint
 from tests.helpers.images import (
     ANNOTATIONS,
     Pushed,
@@ -75,19 +75,6 @@ def config(tmp_path: Path) -> str:
     path = tmp_path / "manifest-lint.yaml"
     path.write_text(CONFIG)
     return str(path)
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-
-def lint(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
 
 
 def unreachable() -> str:

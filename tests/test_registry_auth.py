@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from manifest_lint.cli.main import main
+from tests.helpers.cli import Run, run
 from tests.helpers.images import CASES, Built, push
 from tests.helpers.registry_server import RegistryServer
 
@@ -26,13 +26,6 @@ pytestmark = pytest.mark.registry
 
 REPOSITORY = "auth/oci-index"
 WRONG_PASSWORD = "not-the-Passw0rd-9z"
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
 
 
 @dataclass(frozen=True)
@@ -112,9 +105,7 @@ def install_helper(
 
 
 def inspect(capsys: pytest.CaptureFixture[str], reference: str) -> Run:
-    code = main(["inspect", "--format", "json", reference])
-    captured = capsys.readouterr()
-    return Run(code, captured.out, captured.err)
+    return run(capsys, *["inspect", "--format", "json", reference])
 
 
 def assert_no_secret(result: Run, server: RegistryServer, *extra: str) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import json
 import shutil
 import ssl
 import subprocess
@@ -37,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from manifest_lint.cli.main import main
+from tests.helpers.cli import Run, run_with_report
 from tests.helpers.images import Pushed, build_manifest, push
 from tests.helpers.registry_server import RegistryServer, RegistryStartError
 
@@ -230,36 +230,22 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-    report: dict[str, Any]
-    seconds: float
-
-    @property
-    def finding(self) -> dict[str, Any]:
-        [result] = self.report["results"]
-        [finding] = [f for f in result["findings"] if f["policy"] in ("fetch", "max-layers")]
-        return dict(finding)
-
-
 def lint(capsys: pytest.CaptureFixture[str], tmp_path: Path, reference: str, *extra: str) -> Run:
-    report = tmp_path / "report.json"
-    started = time.monotonic()
-    code = main([reference, "--json", str(report), "--select", "max-layers", *extra])
-    seconds = time.monotonic() - started
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return Run(code, captured.out, captured.err, json.loads(report.read_text()), seconds)
+    return run_with_report(capsys, tmp_path, reference, "--select", "max-layers", *extra)
+
+
+def finding(run: Run) -> dict[str, Any]:
+    """The one fetch or max-layers finding of the one reference."""
+    [result] = run.results
+    [found] = [f for f in result["findings"] if f["policy"] in ("fetch", "max-layers")]
+    return dict(found)
 
 
 def assert_read(run: Run, served: Served) -> None:
     assert run.code == 0, run.out + run.err
     [result] = run.report["results"]
     assert result["digest"] == served.pushed.digest
-    assert run.finding["outcome"] == "pass"
+    assert finding(run)["outcome"] == "pass"
 
 
 def assert_fails_closed(run: Run, served: Served) -> None:
@@ -267,7 +253,7 @@ def assert_fails_closed(run: Run, served: Served) -> None:
     [result] = run.report["results"]
     assert result["outcome"] == "error"
     assert result["digest"] == ""
-    message = run.finding["message"]
+    message = finding(run)["message"]
     assert message.startswith(
         f"TLS certificate of registry {served.server.host} could not be verified for "
     )
@@ -425,7 +411,7 @@ def test_an_unusable_ssl_cert_file_is_a_clean_error(
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     run = lint(capsys, tmp_path, served.reference)
     assert run.code == 3
-    assert f"SSL_CERT_FILE={missing}" in run.finding["message"]
+    assert f"SSL_CERT_FILE={missing}" in finding(run)["message"]
 
 
 # ----------------------------------------------------------------- one context, read early
