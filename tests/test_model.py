@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from manifest_lint.errors import ContentError, ManifestLintError, UnsupportedMediaTypeError
 from manifest_lint.image import media_types as mt
-from manifest_lint.image.model import MAX_INDEX_ENTRIES, ImageConfig, Index, Manifest
+from manifest_lint.image.config import ImageConfig
+from manifest_lint.image.limits import MAX_INDEX_ENTRIES
+from manifest_lint.image.model import Index, Manifest
 
 D = "sha256:" + "0" * 64
 

@@ -9,13 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # (the offline path builds documents without loading the model)
-    from manifest_lint.image.model import (
-        Descriptor,
-        HistoryEntry,
-        Image,
-        ImageConfig,
-        PlatformImage,
-    )
+    from manifest_lint.image.config import HistoryEntry, ImageConfig
+    from manifest_lint.image.model import Descriptor, Image, PlatformImage
     from manifest_lint.image.platforms import Platform
     from manifest_lint.image.reference import Reference
 
@@ -60,7 +55,7 @@ def _history(entry: HistoryEntry) -> dict[str, Any]:
 def config_document(config: ImageConfig | None) -> dict[str, Any]:
     """The config fields; an absent config (an artifact) gives the same keys, empty."""
     if config is None:
-        from manifest_lint.image.model import ImageConfig
+        from manifest_lint.image.config import ImageConfig
 
         config = ImageConfig(digest="", media_type="")
     c = config

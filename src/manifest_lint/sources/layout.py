@@ -18,8 +18,9 @@ from pathlib import Path, PurePosixPath
 from manifest_lint.errors import LayoutError, TooLargeError
 from manifest_lint.image import media_types as mt
 from manifest_lint.image.digest import Digest, DigestFormatError
+from manifest_lint.image.json_fields import decode_json
 from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
-from manifest_lint.image.model import Descriptor, Index, decode_json
+from manifest_lint.image.model import Descriptor, Index
 from manifest_lint.image.reference import Reference
 from manifest_lint.sources.base import Fetched
 from manifest_lint.sources.load import check_size, verify

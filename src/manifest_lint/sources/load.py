@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from manifest_lint.errors import IntegrityError, TooLargeError
 from manifest_lint.image import media_types as mt
+from manifest_lint.image.config import ImageConfig
 from manifest_lint.image.digest import Digest
 from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
 from manifest_lint.image.model import (
     Attestation,
     Descriptor,
     Image,
-    ImageConfig,
     Index,
     Manifest,
     PlatformImage,
