@@ -208,7 +208,8 @@ def builtin_document() -> dict[str, Any]:
 def measure_builtins(images: dict[str, int], repeat: int) -> dict[str, float]:
     """Milliseconds per image for the built-in policies, per backend, through the engine."""
     from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
-    from manifest_lint.policy.evaluate import compile_policies, evaluate
+    from manifest_lint.policy.compile import compile_policies
+    from manifest_lint.policy.evaluate import evaluate
 
     host = PluginHost(get_plugin_manager(autoload=False))
     policies = [p for p in host.policies() if p.origin == "builtin"]

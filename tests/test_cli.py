@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from manifest_lint.cli.main import _blocked, main
+from manifest_lint.cli.main import main
+from manifest_lint.cli.parsers import blocked_plugins
 from manifest_lint.errors import UsageError
 from manifest_lint.reporters import RunInfo
 from manifest_lint.reporters.github import GithubReporter
@@ -21,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_plugin_blocking_reads_options_only_before_a_double_dash() -> None:
-    assert _blocked(["-p", "no:a", "-pno:b", "--", "-pfoo", "-p", "x"]) == ["a", "b"]
+    assert blocked_plugins(["-p", "no:a", "-pno:b", "--", "-pfoo", "-p", "x"]) == ["a", "b"]
     with pytest.raises(UsageError, match="-p takes no:NAME to block a plugin, not 'foo'"):
-        _blocked(["-pfoo"])
+        blocked_plugins(["-pfoo"])
 
 
 def test_help_and_version_return_instead_of_exiting(capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,26 +91,41 @@ def test_the_command_ends_with_every_byte_written_and_its_exit_code(tmp_path: Pa
     usage = _command("--fail-on", "nonsense", "oci:examples/multiarch:1.0")
     assert usage.returncode == 2
     assert b"--fail-on" in usage.stderr
-    failing = _command("--format", "json", "--select", "no-latest", "oci:examples/multiarch:latest")
-    assert failing.returncode in (1, 3), failing.stderr  # a failure or an error, not 0
-    assert json.loads(failing.stdout)["summary"]["references"] == 1
+    missing = _command("--format", "json", "oci:examples/multiarch:latest")  # no such tag
+    assert missing.returncode == 3, missing.stderr
+    assert json.loads(missing.stdout)["summary"]["error"] == 1
+
+    layout = tmp_path / "layout"
+    shutil.copytree(ROOT / "examples" / "multiarch", layout)
+    index = json.loads((layout / "index.json").read_text())
+    latest = {
+        **index["manifests"][0],
+        "annotations": {"org.opencontainers.image.ref.name": "latest"},
+    }
+    index["manifests"].append(latest)
+    (layout / "index.json").write_text(json.dumps(index))
+    latest_ref = f"oci:{layout}:latest"
+    warned = _command("--format", "json", "--select", "no-latest", latest_ref)
+    assert warned.returncode == 0, warned.stderr  # a warning, below --fail-on error
+    assert json.loads(warned.stdout)["summary"]["belowFailOn"] == 1
+    failing = _command(
+        "--format", "json", "--select", "no-latest", "--fail-on", "warning", latest_ref
+    )
+    assert failing.returncode == 1, failing.stderr
+    assert json.loads(failing.stdout)["summary"]["blockingFailures"] == 1
 
 
-@pytest.mark.parametrize("columns", ["", "0", "junk", "52", "200"])
-def test_help_is_wrapped_as_argparse_wraps_it(
-    columns: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The formatter that spares argparse's shutil import measures the terminal as
-    shutil does: $COLUMNS, else stdout's terminal, else 80."""
-    import argparse
-    import shutil
-
-    from manifest_lint.cli import main as cli
-
-    monkeypatch.setenv("COLUMNS", columns)
-    assert cli._terminal_columns() == shutil.get_terminal_size().columns
-    main(["--help"])
-    ours = capsys.readouterr().out
-    monkeypatch.setattr(cli, "_Formatter", argparse.RawDescriptionHelpFormatter)
-    main(["--help"])
-    assert ours == capsys.readouterr().out
+def test_a_report_file_that_cannot_be_opened_leaves_no_other_behind(tmp_path: Path) -> None:
+    """The second report cannot be written: usage error, and the first report's
+    temporary file is removed, not left beside where the report would go."""
+    code = main(
+        [
+            "--junit",
+            str(tmp_path / "junit.xml"),
+            "--json",
+            str(tmp_path / "missing" / "report.json"),
+            "oci:examples/multiarch:1.0",
+        ]
+    )
+    assert code == 2
+    assert list(tmp_path.iterdir()) == []

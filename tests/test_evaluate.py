@@ -19,8 +19,9 @@ from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
 from manifest_lint.cli.main import main
 from manifest_lint.errors import PolicyError
 from manifest_lint.image.reference import parse_reference
+from manifest_lint.policy.compile import compile_policy
 from manifest_lint.policy.document import build_document
-from manifest_lint.policy.evaluate import compile_policy, evaluate, platform_labels
+from manifest_lint.policy.evaluate import evaluate, platform_labels
 from manifest_lint.policy.files import parse_policies
 from manifest_lint.results import Finding, Outcome, Severity
 from manifest_lint.sources.layout import LayoutSource
@@ -604,6 +605,14 @@ def test_one_activation_per_image_gives_the_same_findings(
         assert shared_findings == evaluate(plain, document, NOW)
         assert {f.outcome for f in shared_findings} >= {Outcome.PASS, Outcome.FAIL}
     assert {f.outcome for f in evaluate(compiled, index_doc, NOW)} == set(Outcome) - {Outcome.SKIP}
+
+
+def test_only_a_backend_that_declares_it_shares_activations() -> None:
+    """``shares_activations`` is optional on a backend (cel-python does not declare it):
+    its policies then keep one activation each."""
+    policy = parse_policies(policy_yaml(validations(check("image.isIndex")), "p"), "p.yaml")[0]
+    assert compile_policy(policy, get_backend("cel-expr-python"), BUILTIN_FUNCTIONS).shared
+    assert compile_policy(policy, get_backend("celpy"), BUILTIN_FUNCTIONS).shared is None
 
 
 def test_params_cel_cannot_take_stay_with_their_own_policy(index_doc: Document) -> None:

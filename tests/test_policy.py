@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
 from manifest_lint.cli.main import main
 from manifest_lint.errors import ManifestLintError, PolicyError
-from manifest_lint.policy.evaluate import compile_policy
+from manifest_lint.policy.compile import compile_policy
 from manifest_lint.policy.files import Policy, load_policies, load_policy_file, parse_policies
 from manifest_lint.results import Severity
 from manifest_lint.yamlfile import MAX_YAML_SIZE

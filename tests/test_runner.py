@@ -23,7 +23,7 @@ from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
 from manifest_lint.image.model import Descriptor
 from manifest_lint.image.reference import Reference, parse_reference
 from manifest_lint.plugin.builtin import builtin_policies
-from manifest_lint.policy.evaluate import compile_policies
+from manifest_lint.policy.compile import compile_policies
 from manifest_lint.results import Location, Outcome, ReferenceResult, Summary
 from manifest_lint.sources.base import Fetched
 from manifest_lint.sources.layout import LayoutSource

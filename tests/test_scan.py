@@ -714,16 +714,16 @@ def test_offline_policies_are_compiled_plain_and_give_the_online_findings(
     import json
 
     from manifest_lint.cli.main import main
-    from manifest_lint.policy import evaluate
+    from manifest_lint.policy import compile
 
     shared: list[str] = []
-    real = evaluate.Shared.__init__
+    real = compile.Shared.__init__
 
     def counting(self: Any, policy: Any, *args: Any) -> None:
         shared.append(policy.name)
         real(self, policy, *args)
 
-    monkeypatch.setattr(evaluate.Shared, "__init__", counting)
+    monkeypatch.setattr(compile.Shared, "__init__", counting)
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text(
         f"FROM alpine:3.20\nFROM quay.io/x/y:latest\nFROM busybox@sha256:{'a' * 64}\n"
@@ -744,12 +744,13 @@ def test_offline_policies_are_compiled_plain_and_give_the_online_findings(
     from manifest_lint.cel import BUILTIN_FUNCTIONS, get_backend
     from manifest_lint.image.reference import parse_reference
     from manifest_lint.plugin.builtin import builtin_policies
+    from manifest_lint.policy import evaluate, needs
     from manifest_lint.policy.document import offline_document
 
     backend = get_backend("cel-expr-python")
-    offline = [p for p in builtin_policies() if not evaluate.needs_registry(p)]
+    offline = [p for p in builtin_policies() if not needs.needs_registry(p)]
     plain, sharing = (
-        evaluate.compile_policies(offline, backend, BUILTIN_FUNCTIONS, share=share)
+        compile.compile_policies(offline, backend, BUILTIN_FUNCTIONS, share=share)
         for share in (False, True)
     )
     assert shared == [p.name for p in offline]

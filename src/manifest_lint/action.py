@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
 
-from manifest_lint.cli.main import ExitCode
+from manifest_lint.cli.exit_codes import ExitCode
 from manifest_lint.errors import CredentialError, UsageError
 from manifest_lint.reporters.github import escape_data
 from manifest_lint.sources.registry.credential_files import DOCKER_HUB_KEY

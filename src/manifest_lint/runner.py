@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from manifest_lint.errors import InvalidReferenceError, NotLocal, SourceError
 from manifest_lint.image.reference import Reference, parse_reference
+from manifest_lint.policy.compile import CompiledPolicy
 from manifest_lint.policy.document import build_document, offline_document
-from manifest_lint.policy.evaluate import CompiledPolicy, evaluate, needs_registry
+from manifest_lint.policy.evaluate import evaluate
+from manifest_lint.policy.needs import needs_registry
 from manifest_lint.reporters import Reporter
 from manifest_lint.sources.base import CacheControls, SourceOpener, is_local
 from manifest_lint.sources.registry.registries import Registries

@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from manifest_lint.errors import EvaluationError, ExpressionError, PluginError
 
@@ -280,6 +280,24 @@ class CelBackend(Protocol):
     def activation(self, values: Mapping[str, Any]) -> Activation:
         """Bind ``values`` once for several :meth:`CelProgram.evaluate` calls."""
         ...
+
+
+@runtime_checkable
+class SharesActivations(Protocol):
+    """A :class:`CelBackend` whose policies may share one activation per image.
+
+    Optional: a backend that does not declare it gives each policy its own activation,
+    as it always did. Declare it True where converting the values is what costs: the
+    policies of an image then share one activation, each policy's own values bound by
+    ``cel.bind`` (``manifest_lint.policy.compile.Shared``), which needs the bindings
+    extension."""
+
+    shares_activations: bool
+
+
+def shares_activations(backend: CelBackend) -> bool:
+    """``backend.shares_activations`` (:class:`SharesActivations`), else False."""
+    return isinstance(backend, SharesActivations) and backend.shares_activations
 
 
 class Problem(NamedTuple):

@@ -238,7 +238,7 @@ class CelExprPythonBackend:
     name = NAME
     max_iterations: int | None = MAX_ITERATIONS
     #: Converting values is what costs here, so the policies of an image share one
-    #: activation, with per-policy values bound by ``cel.bind`` (``evaluate.Shared``).
+    #: activation, with per-policy values bound by ``cel.bind`` (``policy.compile.Shared``).
     shares_activations = True
 
     def __init__(self) -> None:

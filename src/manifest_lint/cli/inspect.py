@@ -1,99 +1,53 @@
-"""``manifest-lint inspect``: the policy document of one reference, as JSON or text."""
+"""``manifest-lint inspect REF``: the policy document of one image, as text or JSON."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, TextIO
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TextIO
 
-from manifest_lint.image.platforms import Platform
-
-
-def filter_platform(document: dict[str, Any], platform: Platform) -> dict[str, Any]:
-    """The document with only the manifests (and attestations) of ``platform``."""
-    image = dict(document["image"])
-    keep = [m for m in image["manifests"] if _platform_of(m).matches(platform)]
-    digests = {m["digest"] for m in keep}
-    image["manifests"] = keep
-    image["attestations"] = [a for a in image["attestations"] if a["describes"] in digests]
-    return {**document, "image": image}
-
-
-def _platform_of(manifest: dict[str, Any]) -> Platform:
-    p = manifest["platform"]
-    return Platform(p["os"], p["architecture"], p["variant"])
+from manifest_lint.cli.document_view import filter_platform, write_json, write_text
+from manifest_lint.cli.exit_codes import ExitCode
+from manifest_lint.cli.options import cache_option, registry_options
+from manifest_lint.cli.parsers import blocked_plugins, build_inspect_parser
+from manifest_lint.errors import UsageError
+from manifest_lint.image.platforms import PlatformFormatError, parse_platform
+from manifest_lint.image.reference import parse_reference
+from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
+from manifest_lint.policy.document import build_document
+from manifest_lint.sources.load import load_image
+from manifest_lint.sources.registry.registries import Registries
 
 
-def write_json(document: dict[str, Any], out: TextIO) -> None:
-    json.dump(document, out, indent=2, ensure_ascii=False)
-    out.write("\n")
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _short(digest: str) -> str:
-    algorithm, _, encoded = digest.partition(":")
-    return f"{algorithm}:{encoded[:12]}" if encoded else digest
-
-
-def write_text(document: dict[str, Any], out: TextIO) -> None:
-    """A readable view of the document: what ``docker manifest inspect -v`` shows,
-    for every platform at once."""
-    ref, image = document["ref"], document["image"]
-    w = out.write
-    w(f"{ref['normalized']}\n")
-    kind = "index" if image["isIndex"] else "manifest"
-    w(f"  digest       {image['digest']}\n")
-    w(f"  media type   {image['mediaType']} ({kind}, {_size(image['size'])})\n")
-    w(f"  pinned       {'yes' if ref['pinned'] else 'no'}\n")
-    w(f"  platforms    {', '.join(image['platforms']) or '(none)'}\n")
-    _annotations(out, image["annotations"], "  ")
-    for m in image["manifests"]:
-        cfg = m["config"]
-        w(f"\n  {m['platform']['name']}")
-        if m["platform"]["osVersion"]:
-            w(f" (os.version {m['platform']['osVersion']})")
-        w(f"\n    manifest   {m['digest']} ({m['mediaType']})\n")
-        w(f"    layers     {m['layerCount']}, {_size(m['totalSize'])}\n")
-        for layer in m["layers"]:
-            foreign = f"  foreign: {', '.join(layer['urls'])}" if layer["urls"] else ""
-            w(f"      {_short(layer['digest'])}  {_size(layer['size']):>10}{foreign}\n")
-        if cfg["digest"]:
-            w(f"    config     {cfg['digest']}\n")
-            for label, key in (("created", "created"), ("user", "user"), ("workdir", "workdir")):
-                if cfg[key]:
-                    w(f"    {label:<10} {cfg[key]}\n")
-            if cfg["entrypoint"]:
-                w(f"    entrypoint {json.dumps(cfg['entrypoint'])}\n")
-            if cfg["cmd"]:
-                w(f"    cmd        {json.dumps(cfg['cmd'])}\n")
-            if cfg["exposedPorts"]:
-                w(f"    ports      {', '.join(cfg['exposedPorts'])}\n")
-            w(f"    history    {len(cfg['history'])} entries\n")
-            if cfg["labels"]:
-                w("    labels\n")
-                for key, value in cfg["labels"].items():
-                    w(f"      {key}: {value}\n")
-        _annotations(out, m["annotations"], "    ")
-    if image["attestations"]:
-        w("\n  attestations\n")
-        for a in image["attestations"]:
-            target = a["platform"] or _short(a["describes"])
-            w(f"    {a['digest']} describes {target}\n")
-    if image["others"]:
-        w("\n  other entries (not read)\n")
-        for o in image["others"]:
-            w(f"    {o['digest']} {o['mediaType']}\n")
-
-
-def _annotations(out: TextIO, annotations: dict[str, str], indent: str) -> None:
-    if annotations:
-        out.write(f"{indent}annotations\n")
-        for key, value in annotations.items():
-            out.write(f"{indent}  {key}: {value}\n")
+def inspect_command(argv: Sequence[str], out: TextIO) -> int:
+    args = build_inspect_parser().parse_args(argv)
+    sources = PluginHost(get_plugin_manager(blocked=blocked_plugins(argv))).sources()
+    reference = parse_reference(args.reference, sources)
+    platform = None
+    if args.platform:
+        try:
+            platform = parse_platform(args.platform)
+        except PlatformFormatError as exc:
+            raise UsageError(str(exc)) from None
+    if reference.transport not in sources:
+        raise UsageError(f"no source for transport {reference.transport!r}")
+    options = registry_options(args)
+    with Registries(options, cache_option(args)) as registries, ThreadPoolExecutor(8) as pool:
+        source = sources[reference.transport](reference, registries)
+        try:
+            image = load_image(reference, source, executor=pool)
+        finally:
+            source.close()
+    document = build_document(image)
+    if platform is not None:
+        document = filter_platform(document, platform)
+        if not document["image"]["manifests"]:
+            available = ", ".join(document["image"]["platforms"]) or "none"
+            print(
+                f"manifest-lint: {reference} has no platform {platform} (platforms: {available})",
+                file=sys.stderr,
+            )
+            return ExitCode.POLICY_FAILED
+    (write_json if args.format == "json" else write_text)(document, out)
+    return ExitCode.OK

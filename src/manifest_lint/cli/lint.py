@@ -1,0 +1,114 @@
+"""``manifest-lint [OPTIONS] REF...`` and ``manifest-lint scan FILE...``: policies
+loaded and compiled before any request, then one run, then the exit code."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from manifest_lint import __version__
+from manifest_lint.cel.base import CelBackend
+from manifest_lint.cli.exit_codes import ExitCode
+from manifest_lint.cli.options import cache_option, registry_options
+from manifest_lint.cli.outputs import open_outputs, requested_outputs
+from manifest_lint.cli.parsers import blocked_plugins, build_lint_parser
+from manifest_lint.cli.targets import asks_registries, read_targets, scan_targets
+from manifest_lint.config import Config, load_config
+from manifest_lint.errors import UsageError
+from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
+from manifest_lint.policy.compile import compile_policies
+from manifest_lint.policy.needs import needs_configs
+from manifest_lint.policy.selection import select_policies
+from manifest_lint.reporters import RunInfo
+from manifest_lint.results import Severity, Summary
+from manifest_lint.runner import Plan, run
+from manifest_lint.sources.registry.registries import Registries
+
+DEFAULT_CEL_BACKEND = "cel-expr-python"
+
+
+def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int:
+    pm = get_plugin_manager(blocked=blocked_plugins(argv))
+    host = PluginHost(pm)
+    reporter_factories = host.reporters()
+    parser = build_lint_parser(sorted(reporter_factories), scan=scan)
+    pm.hook.manifest_lint_add_options(parser=parser)
+    args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    config = load_config(args.config, Path.cwd())
+    fail_on = Severity.parse(args.fail_on) if args.fail_on else (config.fail_on or Severity.ERROR)
+    pm.hook.manifest_lint_configure(options=args)
+
+    # Everything that can be wrong with the command is found before any network.
+    policies = select_policies(
+        host.policies(),
+        config,
+        [Path(p) for p in args.policy],
+        [name for value in args.select for name in value.split(",") if name.strip()],
+    )
+    backend_name, backend = _backend(host, args.cel_backend, config)
+    compiled = compile_policies(policies, backend, host.functions(), share=not args.offline)
+    targets = read_targets(args, scan_targets(args.files) if scan else [])
+    # Offline, nothing is fetched: the cache is neither read nor written.
+    registries = Registries(registry_options(args), None if args.offline else cache_option(args))
+    sources = host.sources()
+    if not args.offline and asks_registries(targets, sources):
+        registries.prepare()  # CA certificates read in a thread while the rest starts
+    outputs = requested_outputs(args, reporter_factories)
+    github = args.github if args.github is not None else os.environ.get("GITHUB_ACTIONS") == "true"
+    run_info = RunInfo(
+        policies=tuple(p.info() for p in policies),
+        fail_on=fail_on,
+        version=__version__,
+        cel_backend=backend_name,
+        tty=out.isatty(),
+        quiet=args.quiet,
+    )
+    plan = Plan(
+        compiled,
+        sources,
+        datetime.now(UTC),
+        fail_on,
+        args.concurrency,
+        offline=args.offline,
+        configs=needs_configs(policies),
+    )
+
+    files = open_outputs([path for _name, path in outputs])
+    ok = False
+    try:
+        on_stdout = [args.format] + (["github"] if github and args.format != "github" else [])
+        reporters = [reporter_factories[name](out, run_info) for name in on_stdout]
+        reporters += [
+            reporter_factories[name](file.stream, run_info)
+            for file, (name, _path) in zip(files, outputs, strict=True)
+        ]
+        with registries:
+            summary = run(plan, targets, registries, reporters)
+        ok = True
+    finally:
+        for file in files:
+            file.close(keep=ok)
+    return _exit_code(summary)
+
+
+def _backend(host: PluginHost, asked: str | None, config: Config) -> tuple[str, CelBackend]:
+    backends = host.cel_backends()
+    name = asked or config.cel_backend or DEFAULT_CEL_BACKEND
+    if name not in backends:
+        raise UsageError(f"unknown CEL backend {name!r} (available: {', '.join(sorted(backends))})")
+    return name, backends[name]()
+
+
+def _exit_code(summary: Summary) -> ExitCode:
+    if summary.invalid_references:
+        return ExitCode.USAGE_ERROR
+    if summary.errors:
+        return ExitCode.EVALUATION_ERROR
+    if summary.blocking_failures:
+        return ExitCode.POLICY_FAILED
+    return ExitCode.OK

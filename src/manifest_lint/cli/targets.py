@@ -1,0 +1,84 @@
+"""What a lint run checks: references from the command line, ``--refs-file`` and the
+files ``scan`` reads, each with where it was found."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from manifest_lint.errors import ManifestLintError, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from manifest_lint.runner import Target
+    from manifest_lint.sources.base import SourceOpener
+
+
+def scan_targets(files: Sequence[str]) -> list[Target]:
+    from manifest_lint.results import Location
+    from manifest_lint.runner import Target
+    from manifest_lint.scan import scan_file
+
+    targets: list[Target] = []
+    for name in files:
+        try:
+            found = scan_file(Path(name))
+        except ManifestLintError as exc:
+            # A file that cannot be read is a result too: the other files still count.
+            targets.append(Target(name, Location(name), error=str(exc)))
+            continue
+        for item in found:
+            targets.append(
+                Target(
+                    item.reference or item.text or "(unresolved)",
+                    item.location,
+                    problem=item.problem,
+                )
+            )
+    return targets
+
+
+def asks_registries(targets: Sequence[Target], sources: Mapping[str, SourceOpener]) -> bool:
+    """Whether some target is a registry reference (a layout-only run reads no CAs)."""
+    from manifest_lint.errors import InvalidReferenceError
+    from manifest_lint.image.reference import parse_reference
+
+    for target in targets:
+        if target.error or target.problem:
+            continue
+        try:
+            if parse_reference(target.reference, sources).transport == "docker":
+                return True
+        except InvalidReferenceError:
+            continue
+    return False
+
+
+def read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
+    from manifest_lint.results import Location
+    from manifest_lint.runner import Target
+
+    targets = found + [Target(ref) for ref in getattr(args, "references", ())]
+    if args.refs_file:
+        try:
+            if args.refs_file == "-":
+                lines = sys.stdin.read().splitlines()
+            else:
+                with open(args.refs_file, encoding="utf-8") as handle:
+                    lines = handle.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--refs-file {args.refs_file}: cannot read: {exc}") from None
+        path = "<stdin>" if args.refs_file == "-" else args.refs_file
+        for number, line in enumerate(lines, start=1):
+            # '#' never occurs in a reference: everything after it is a comment.
+            text = line.split("#", 1)[0].strip()
+            if text:
+                column = len(line) - len(line.lstrip()) + 1
+                targets.append(Target(text, Location(path, number, column)))
+    if not targets and not getattr(args, "files", None):
+        raise UsageError("no image references given (REF..., or --refs-file FILE)")
+    return targets
