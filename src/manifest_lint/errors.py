@@ -10,6 +10,7 @@ library is imported and keep their cause (``raise ... from exc``)::
     │   ├── ExpressionError         a CEL expression that does not compile (column, caret)
     │   ├── PolicyError             a policy file that does not load (path, line, column)
     │   ├── ConfigError             a configuration file that does not load (path, line)
+    │   │   └── ScanError               a file scan cannot read (path, line, column)
     │   ├── PluginError             a plugin that registers something invalid or twice
     │   └── YamlError               YAML that cannot be read (line, column); yamlfile raises
     │                               it as the error of the file read (PolicyError...)
@@ -109,12 +110,25 @@ class ConfigError(UsageError):
     """A configuration file or option that cannot be used: names the file and line
     (``column`` is kept, not shown)."""
 
+    #: Whether the message's ``path:line`` goes on with ``:column``.
+    show_column = False
+
     def __init__(self, message: str, *, path: str = "", line: int = 0, column: int = 0) -> None:
-        where = (path + (f":{line}" if line else "") + ": ") if path else ""
-        super().__init__(f"{where}{message}")
+        where = path + (f":{line}" if line else "")
+        if line and column and self.show_column:
+            where += f":{column}"
+        super().__init__(f"{where}: {message}" if path else message)
         self.path = path
         self.line = line
         self.column = column
+
+
+class ScanError(ConfigError):
+    """A file ``scan`` cannot read (unreadable, too large, not UTF-8, invalid YAML, an
+    invalid ``# escape=`` directive); the message starts with ``path:line:column`` as
+    far as they are known."""
+
+    show_column = True
 
 
 class PluginError(UsageError):
