@@ -50,6 +50,7 @@ import pytest
 import yaml
 
 from manifest_lint import action
+from manifest_lint.errors import InputError
 from manifest_lint.sources.registry.credential_files import DOCKER_HUB_KEY
 from manifest_lint.sources.registry.credentials import find_credential
 from tests.helpers.images import (
@@ -136,7 +137,9 @@ def test_every_input_reaches_the_scripts_through_env_and_nothing_else() -> None:
     }
     expected = {f"ML_{name.upper().replace('-', '_')}" for name in declared}
     assert env_names == expected
-    source = Path(action.__file__).read_text(encoding="utf-8")
+    source = "".join(
+        path.read_text(encoding="utf-8") for path in Path(action.__file__).parent.glob("*.py")
+    )
     for name in env_names:
         assert name in source, name
 
@@ -756,7 +759,7 @@ def test_registry_keys() -> None:
     assert action.registry_key("https://index.docker.io/v1/") == DOCKER_HUB_KEY
     assert action.registry_key("GHCR.io") == "ghcr.io"
     assert action.registry_key("https://localhost:5000/v2/") == "localhost:5000"
-    with pytest.raises(action.InputError):
+    with pytest.raises(InputError):
         action.registry_key("")
 
 

@@ -11,6 +11,7 @@ library is imported and keep their cause (``raise ... from exc``)::
     │   ├── PolicyError             a policy file that does not load (path, line, column)
     │   ├── ConfigError             a configuration file that does not load (path, line)
     │   │   └── ScanError               a file scan cannot read (path, line, column)
+    │   ├── InputError              a GitHub Action input that cannot be used as given
     │   ├── PluginError             a plugin that registers something invalid or twice
     │   └── YamlError               YAML that cannot be read (line, column); yamlfile raises
     │                               it as the error of the file read (PolicyError...)
@@ -129,6 +130,10 @@ class ScanError(ConfigError):
     far as they are known."""
 
     show_column = True
+
+
+class InputError(UsageError):
+    """An input of the GitHub Action that cannot be used as given (exit code 2)."""
 
 
 class PluginError(UsageError):
