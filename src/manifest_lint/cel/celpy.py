@@ -2,10 +2,11 @@
 
 What cel-python 0.5.0 does differently from cel-expr-python, as measured here:
 
-* No type checker: it only parses. This backend adds a static pass that reports
-  undeclared variables and functions and wrong argument counts of custom functions
-  at compile time, with positions; a *type* mismatch (``'a' + 1``) is only found
-  when the expression runs, as an evaluation error.
+* No type checker: it only parses. This backend adds a static pass
+  (``celpy_check.py``) that reports undeclared variables and functions and wrong
+  argument counts of custom functions at compile time, with positions; a *type*
+  mismatch (``'a' + 1``) is only found when the expression runs, as an evaluation
+  error.
 * Mixed numeric comparisons fail: ``dyn(1) == 1.0`` and ``1 < 1.5`` are errors
   (cel-cpp answers true, as the CEL spec's heterogeneous equality says).
 * No optional values (``m.?key``, ``optional.of``): a syntax error.
@@ -28,35 +29,29 @@ import datetime as dt
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import celpy
-import lark
 from celpy import celtypes
 from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError, base_functions
+from celpy.evaluation import CELEvalError
 
 from manifest_lint.cel.base import (
     Activation,
     CelFunction,
     CelType,
     CelTypeLike,
-    Problem,
     check_timestamps,
     declared,
     expression_error,
     timestamp_variables,
 )
+from manifest_lint.cel.celpy_check import Checker, parse_problem
 from manifest_lint.errors import EvaluationError, PluginError
 
 NAME = "celpy"
 
-_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
-_GLOBAL_MACROS = frozenset({"has", "dyn"})
-_TYPE_IDENTIFIERS = frozenset(
-    {"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"}
-)
 _IN_ACTIVATION = re.compile(r" \(in activation '.*\Z", re.DOTALL)
 _RULE = re.compile(r"Token\('RULE', '(\w+)'\)")
 _CLASS = re.compile(r"<class '(?:celpy\.celtypes\.)?(\w+)'>")
@@ -225,122 +220,6 @@ def _dispatcher(name: str, overloads: Sequence[CelFunction]) -> Callable[..., An
     return call
 
 
-# -- compile-time checks ------------------------------------------------------------------
-
-
-class _Checker:
-    """Finds undeclared references and wrong arities: celpy itself only finds them when run."""
-
-    def __init__(self, variables: Iterable[str], functions: Sequence[CelFunction]) -> None:
-        self.variables = frozenset(variables)
-        self.known_functions = frozenset(base_functions) | _GLOBAL_MACROS
-        self.arities: dict[tuple[str, bool], set[int]] = {}
-        for function in functions:
-            self.arities.setdefault((function.name, function.member), set()).add(
-                len(function.params)
-            )
-        self.custom = frozenset(name for name, _ in self.arities)
-        self.problems: list[Problem] = []
-
-    def check(self, tree: lark.Tree[Any], bound: frozenset[str] = frozenset()) -> None:
-        rule = tree.data
-        if rule in ("ident", "dot_ident"):
-            self._name(tree.children[0], bound)
-            return
-        if rule in ("ident_arg", "dot_ident_arg"):
-            token, args = tree.children[0], _arguments(tree.children[1:])
-            self._function(token, len(args), member=False)
-            for arg in args:
-                self.check(arg, bound)
-            return
-        if rule == "member_dot":
-            self.check(_subtree(tree.children[0]), bound)
-            return
-        if rule == "member_dot_arg":
-            target, token, args = (
-                _subtree(tree.children[0]),
-                tree.children[1],
-                _arguments(tree.children[2:]),
-            )
-            self.check(target, bound)
-            if str(token) in _MACROS:
-                variable = _macro_variable(args[0]) if args else None
-                if variable is None:
-                    self._add(f"{token}() needs a variable name as its first argument", token)
-                    return
-                for arg in args[1:]:
-                    self.check(arg, bound | {variable})
-                return
-            self._function(token, len(args) + 1, member=True)
-            for arg in args:
-                self.check(arg, bound)
-            return
-        for child in tree.children:
-            if isinstance(child, lark.Tree):
-                self.check(child, bound)
-
-    def _name(self, token: Any, bound: frozenset[str]) -> None:
-        name = str(token)
-        if name not in self.variables and name not in bound and name not in _TYPE_IDENTIFIERS:
-            self._add(f"undeclared reference to {name!r}", token)
-
-    def _function(self, token: Any, count: int, *, member: bool) -> None:
-        name = str(token)
-        if name in self.custom:
-            if count not in self.arities.get((name, member), set()):
-                self._add(
-                    f"found no matching overload for {name!r} applied to {count} argument(s)",
-                    token,
-                )
-        elif name not in self.known_functions:
-            self._add(f"undeclared reference to {name!r}", token)
-
-    def _add(self, message: str, token: Any) -> None:
-        self.problems.append(
-            Problem(message, getattr(token, "line", 0) or 0, getattr(token, "column", 0) or 0)
-        )
-
-
-def _subtree(node: Any) -> lark.Tree[Any]:
-    assert isinstance(node, lark.Tree)
-    return node
-
-
-def _arguments(children: Sequence[Any]) -> list[lark.Tree[Any]]:
-    """The ``expr`` children of an optional ``exprlist``."""
-    if not children or children[0] is None:
-        return []
-    exprlist = _subtree(children[0])
-    return [c for c in exprlist.children if isinstance(c, lark.Tree)]
-
-
-def _macro_variable(expr: lark.Tree[Any]) -> str | None:
-    """The identifier an ``expr`` is made of, or None when it is anything else."""
-    node: Any = expr
-    while isinstance(node, lark.Tree) and node.data != "ident":
-        trees = [c for c in node.children if c is not None]
-        if len(trees) != 1:
-            return None
-        node = trees[0]
-    if isinstance(node, lark.Tree) and node.data == "ident":
-        return str(node.children[0])
-    return None
-
-
-def _parse_problem(expression: str, exc: CELParseError) -> Problem:
-    cause = exc.__context__
-    line, column = exc.line or 0, exc.column or 0
-    if isinstance(cause, lark.exceptions.UnexpectedToken):
-        if cause.token.type == "$END":
-            lines = expression.splitlines() or [""]
-            line, column = len(lines), len(lines[-1]) + 1
-            return Problem("Syntax error: unexpected end of expression", line, column)
-        return Problem(f"Syntax error: unexpected {str(cause.token)!r}", line, column)
-    if isinstance(cause, lark.exceptions.UnexpectedCharacters):
-        return Problem(f"Syntax error: unexpected character {cause.char!r}", line, column)
-    return Problem(f"Syntax error: {str(exc.args[0]).splitlines()[0]}", line, column)
-
-
 # -- backend --------------------------------------------------------------------------------
 
 
@@ -406,8 +285,8 @@ class CelpyBackend:
             try:
                 ast = self._environment.compile(expression)
             except CELParseError as exc:
-                raise expression_error(expression, [_parse_problem(expression, exc)]) from exc
-            checker = _Checker(types, functions)
+                raise expression_error(expression, [parse_problem(expression, exc)]) from exc
+            checker = Checker(types, functions)
             checker.check(ast)
             if checker.problems:
                 raise expression_error(expression, checker.problems)
