@@ -1,8 +1,7 @@
-"""Policies x images -> findings.
+"""Compiled policies x images -> findings.
 
-Every policy is compiled once, before any network (:func:`compile_policies`); a
-compile error names the policy file, line and column. Evaluation never raises
-for a policy's sake: a CEL run-time error, or a validation that returns
+The policies were compiled before any network (:mod:`manifest_lint.policy.compile`).
+Evaluation never raises for a policy's sake: a CEL run-time error, or a validation that returns
 something other than a bool, is an ERROR finding for that policy and image
 (fail closed), never a pass and never a crash.
 """
