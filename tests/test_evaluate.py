@@ -586,10 +586,11 @@ SHARED_CASES = [
 def test_one_activation_per_image_gives_the_same_findings(
     index_doc: Document, single_doc: Document
 ) -> None:
-    """cel-expr-python evaluates an image's policies on one shared activation with
-    per-policy values bound in the expressions; every finding must be the one the
-    plain programs give (the same backend, one activation per evaluation). All cases
-    run together, so one policy's params or variables must never leak into another's."""
+    """cel-expr-python evaluates an image's image-scoped policies on one shared
+    activation, each policy's params under its own scope; every finding must be the
+    one the plain programs give (the same backend, one activation per evaluation). All
+    cases run together, so one policy's params or variables must never leak into
+    another's."""
     backend = get_backend("cel-expr-python")
     policies = [
         p
@@ -597,7 +598,11 @@ def test_one_activation_per_image_gives_the_same_findings(
         for p in parse_policies(policy_yaml(s, f"p{i}"), f"p{i}.yaml")
     ]
     compiled = [compile_policy(p, backend, BUILTIN_FUNCTIONS) for p in policies]
-    assert all(c.shared is not None for c in compiled)
+    assert (
+        [c.shared is not None for c in compiled]
+        == [p.scope == "image" for p in policies]
+        == [True, False, True, True, False]
+    )
     plain = [compile_policy(p, backend, BUILTIN_FUNCTIONS, share=False) for p in policies]
     assert all(c.shared is None for c in plain)
     for document in (index_doc, single_doc):
@@ -608,7 +613,7 @@ def test_one_activation_per_image_gives_the_same_findings(
 
 
 def test_only_a_backend_that_declares_it_shares_activations() -> None:
-    """``shares_activations`` is optional on a backend (cel-python does not declare it):
+    """``SharesActivations`` is optional on a backend (cel-python does not follow it):
     its policies then keep one activation each."""
     policy = parse_policies(policy_yaml(validations(check("image.isIndex")), "p"), "p.yaml")[0]
     assert compile_policy(policy, get_backend("cel-expr-python"), BUILTIN_FUNCTIONS).shared
@@ -633,19 +638,25 @@ def test_params_cel_cannot_take_stay_with_their_own_policy(index_doc: Document) 
 
 
 class _CountingBackend:
-    """cel-expr-python, counting the expressions it is asked to compile."""
-
-    shares_activations = True
+    """cel-expr-python, recording the expressions it is asked to compile and the
+    activations it makes."""
 
     def __init__(self) -> None:
         self.inner = get_backend("cel-expr-python")
         self.compiled: list[str] = []
+        self.scoped: list[str] = []
+        self.activations = 0
 
     def compile(self, text: str, **kwargs: Any) -> Any:
         self.compiled.append(text)
         return self.inner.compile(text, **kwargs)
 
+    def compile_scoped(self, text: str, **kwargs: Any) -> Any:
+        self.scoped.append(text)
+        return self.inner.compile_scoped(text, **kwargs)  # type: ignore[attr-defined]
+
     def activation(self, values: Any) -> Any:
+        self.activations += 1
         return self.inner.activation(values)
 
 
@@ -671,18 +682,30 @@ def test_each_expression_is_checked_as_written_and_shared_forms_wait_for_use(
         )
     ]
     assert sorted(backend.compiled) == sorted(written)
-    assert all(c.shared is not None for c in compiled)
+    assert not backend.scoped
     evaluate(compiled, index_doc, NOW)
-    later = backend.compiled[len(written) :]
-    assert later
-    assert all(text.startswith("cel.bind(params") for text in later)
+    assert backend.activations == 1  # one activation for the image-scoped policies
+    # The scoped programs: the expressions of the image-scoped policies, as written.
+    image_scoped = [
+        e.text
+        for p in policies
+        if p.scope == "image"
+        for e in (
+            *(m.expression for m in p.match_conditions),
+            *(v.expression for v in p.variables),
+            *(x for v in p.validations for x in (v.expression, v.message_expression) if x),
+        )
+    ]
+    assert sorted(backend.scoped) == sorted(image_scoped)
+    evaluate(compiled, index_doc, NOW)
+    assert len(backend.scoped) == len(image_scoped)  # compiled once
 
 
 @pytest.mark.parametrize(
     "expression",
     [
-        "false) || (true",  # not an expression; inside the shared form's parentheses it is one
-        "__params.size() >= 0",  # the shared activation's params of every policy
+        "false) || (true",  # not an expression
+        "policy0.params.size() >= 0",  # where another policy's params are, shared
         "true)",
     ],
 )
@@ -692,9 +715,9 @@ def test_text_that_compiles_only_inside_the_shared_form_is_refused(expression: s
         compile_policy(policy, get_backend("cel-expr-python"), BUILTIN_FUNCTIONS)
 
 
-def test_a_policy_only_the_shared_typing_refuses_runs_plain(index_doc: Document) -> None:
-    """Inlined into the shared form, a variable has its literal's type, and ``'a' + 1``
-    does not type-check; plain, it is a run-time error, as without sharing."""
+def test_a_variable_stays_dynamic_in_the_shared_programs(index_doc: Document) -> None:
+    """Variables are values in an activation, not text in the expression: ``'a' + 1``
+    on a variable is a run-time error, shared as without sharing."""
     spec = "  variables:\n    - name: text\n      expression: \"'a'\"\n" + validations(
         check("variables.text + 1 == 2")
     )
@@ -703,7 +726,7 @@ def test_a_policy_only_the_shared_typing_refuses_runs_plain(index_doc: Document)
     compiled = compile_policy(policy, backend, BUILTIN_FUNCTIONS)
     [finding] = evaluate([compiled], index_doc, NOW)
     assert compiled.shared is not None
-    assert compiled.shared.programs(None) is None  # the shared form did not compile
+    assert compiled.shared.programs() is not None
     assert finding.outcome is Outcome.ERROR
     assert "_+_(string, int64)" in finding.message
     unshared = compile_policy(policy, backend, BUILTIN_FUNCTIONS, share=False)

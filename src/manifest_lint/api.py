@@ -59,6 +59,7 @@ from manifest_lint.cel import (
     list_of,
     map_of,
 )
+from manifest_lint.cel.base import SharesActivations
 from manifest_lint.errors import EvaluationError, ExpressionError
 from manifest_lint.image.model import Descriptor
 from manifest_lint.image.reference import Reference
@@ -74,7 +75,7 @@ from manifest_lint.results import (
     Severity,
     Summary,
 )
-from manifest_lint.sources.base import Fetched, Source, SourceOpener
+from manifest_lint.sources.base import CacheControls, Fetched, Locality, Source, SourceOpener
 from manifest_lint.sources.registry.registries import Registries
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "TIMESTAMP",
     "UINT",
     "Activation",
+    "CacheControls",
     "CelBackend",
     "CelFunction",
     "CelProgram",
@@ -101,6 +103,7 @@ __all__ = [
     "ExpressionError",
     "Fetched",
     "Finding",
+    "Locality",
     "Location",
     "Outcome",
     "Policy",
@@ -112,6 +115,7 @@ __all__ = [
     "ReporterFactory",
     "RunInfo",
     "Severity",
+    "SharesActivations",
     "Source",
     "SourceOpener",
     "Summary",

@@ -284,20 +284,34 @@ class CelBackend(Protocol):
 
 @runtime_checkable
 class SharesActivations(Protocol):
-    """A :class:`CelBackend` whose policies may share one activation per image.
+    """A :class:`CelBackend` on which the policies of an image can share one activation.
 
-    Optional: a backend that does not declare it gives each policy its own activation,
-    as it always did. Declare it True where converting the values is what costs: the
-    policies of an image then share one activation, each policy's own values bound by
-    ``cel.bind`` (``manifest_lint.policy.compile.Shared``), which needs the bindings
-    extension."""
+    Optional: a backend without it gives each policy an activation of its own. Where
+    converting an image's values is what costs (cel-expr-python), the policies of an
+    image are evaluated on one activation, and each policy's own values sit in it
+    beside the shared ones, under the policy's scope. A program compiled with
+    :meth:`compile_scoped` reads each name in ``scoped`` as ``SCOPE.NAME``: CEL's
+    container name resolution, decided by the type checker. The expression is
+    compiled as written (no text is added to it), so it cannot reach another
+    policy's values: a name such as ``p2.params`` is not declared where policies are
+    compiled as written, and every expression is compiled that way first.
 
-    shares_activations: bool
+    An activation made by :meth:`CelBackend.activation` must serve the programs of
+    both methods, whatever scope they were compiled with.
+    """
 
-
-def shares_activations(backend: CelBackend) -> bool:
-    """``backend.shares_activations`` (:class:`SharesActivations`), else False."""
-    return isinstance(backend, SharesActivations) and backend.shares_activations
+    def compile_scoped(
+        self,
+        expression: str,
+        *,
+        scope: str,
+        scoped: Sequence[str],
+        variables: Mapping[str, CelTypeLike],
+        functions: Sequence[CelFunction] = (),
+    ) -> CelProgram:
+        """:meth:`CelBackend.compile`, with each name in ``scoped`` read as
+        ``SCOPE.NAME`` (``scope`` is an identifier)."""
+        ...
 
 
 class Problem(NamedTuple):

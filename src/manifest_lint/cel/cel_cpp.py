@@ -168,32 +168,40 @@ def _wrap(function: CelFunction) -> Callable[..., Any]:
 
 
 class CppActivation(Activation):
-    """Values bound once; converted by cel-cpp lazily, once per environment and thread."""
+    """Values bound once; converted by cel-cpp lazily, once per thread.
 
-    __slots__ = ("_native", "_thread")
+    One ``cel.Activation`` serves the programs of every environment (each policy's
+    scope is an environment of its own): it holds the values, not the declarations.
+    """
+
+    __slots__ = ("_checked", "_native", "_thread")
 
     def __init__(self, values: Mapping[str, Any]) -> None:
         super().__init__(values)
         self._thread = threading.get_ident()
-        self._native: dict[int, Any] = {}
+        self._native: Any | None = None
+        self._checked: set[int] = set()
 
     def native_for(self, env: _Environment) -> Any | None:
-        """The ``cel.Activation`` for ``env``, or None on another thread than its maker's."""
+        """The ``cel.Activation``, or None on another thread than its maker's."""
         if threading.get_ident() != self._thread:
             return None
-        native = self._native.get(id(env))
-        if native is None:
+        if id(env) not in self._checked:
             check_timestamps(self._values, env.timestamps)
-            native = env.native.Activation(self._values)
-            self._native[id(env)] = native
-        return native
+            self._checked.add(id(env))
+        if self._native is None:
+            self._native = env.native.Activation(self._values)
+        return self._native
 
 
 class _Environment:
     """One ``cel.Env`` per set of declarations; kept alive by the backend's cache."""
 
-    def __init__(self, variables: Mapping[str, CelType], functions: Sequence[CelFunction]):
+    def __init__(
+        self, variables: Mapping[str, CelType], functions: Sequence[CelFunction], container: str
+    ):
         self.timestamps = timestamp_variables(variables)
+        self.functions = functions
         by_name: dict[str, list[CelFunction]] = {}
         for function in functions:
             overloads = by_name.setdefault(function.name, [])
@@ -225,6 +233,7 @@ class _Environment:
                     ext_optional.ExtOptional(),
                     ext_bindings.ExtBindings(),
                 ],
+                container=container or None,
             )
         except (RuntimeError, TypeError, ValueError) as exc:
             raise PluginError(
@@ -237,26 +246,28 @@ class CelExprPythonBackend:
 
     name = NAME
     max_iterations: int | None = MAX_ITERATIONS
-    #: Converting values is what costs here, so the policies of an image share one
-    #: activation, with per-policy values bound by ``cel.bind`` (``policy.compile.Shared``).
-    shares_activations = True
 
     def __init__(self) -> None:
         self._environments: dict[Any, _Environment] = {}
         self._lock = threading.Lock()
 
     def _environment(
-        self, variables: Mapping[str, CelType], functions: Sequence[CelFunction]
+        self, variables: Mapping[str, CelType], functions: Sequence[CelFunction], container: str
     ) -> _Environment:
-        key = (tuple(sorted(variables.items(), key=lambda item: item[0])), tuple(functions))
+        key = (
+            tuple(sorted(variables.items(), key=lambda item: item[0])),
+            tuple(functions),
+            container,
+        )
         try:
             hash(key)
         except TypeError:  # an unhashable impl: build, do not cache
-            return _Environment(variables, functions)
+            return _Environment(variables, functions, container)
         with self._lock:
             environment = self._environments.get(key)
             if environment is None:
-                environment = self._environments[key] = _Environment(variables, functions)
+                environment = _Environment(variables, functions, container)
+                self._environments[key] = environment
             return environment
 
     def compile(
@@ -266,7 +277,26 @@ class CelExprPythonBackend:
         variables: Mapping[str, CelTypeLike],
         functions: Sequence[CelFunction] = (),
     ) -> CelExprPythonProgram:
-        environment = self._environment(declared(variables), functions)
+        return self._compile(expression, self._environment(declared(variables), functions, ""))
+
+    def compile_scoped(
+        self,
+        expression: str,
+        *,
+        scope: str,
+        scoped: Sequence[str],
+        variables: Mapping[str, CelTypeLike],
+        functions: Sequence[CelFunction] = (),
+    ) -> CelExprPythonProgram:
+        """Compiled in an environment whose container is ``scope``, where each name in
+        ``scoped`` is also declared as ``SCOPE.NAME``: the checker resolves a name to
+        the declaration in the innermost container first (cel-spec, name resolution)."""
+        types = declared(variables)
+        inner = {f"{scope}.{name}": types[name] for name in scoped}
+        return self._compile(expression, self._environment({**types, **inner}, functions, scope))
+
+    def _compile(self, expression: str, environment: _Environment) -> CelExprPythonProgram:
+        functions = environment.functions
         try:
             native = environment.native.compile(expression)
         except RuntimeError as exc:

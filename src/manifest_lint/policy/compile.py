@@ -1,17 +1,16 @@
 """Policies compiled once, before any network: every expression as written (the check
 that it compiles, with the policy file, line and column on an error), and for backends
-that share one activation per image, the shared form (:class:`Shared`)."""
+that share one activation per image, the programs for it (:class:`Shared`)."""
 
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from manifest_lint.cel import CelBackend, CelFunction, CelProgram
-from manifest_lint.cel.base import shares_activations
+from manifest_lint.cel.base import SharesActivations
 from manifest_lint.errors import ExpressionError, PolicyError
 from manifest_lint.policy.files import Expression, Policy
 
@@ -54,35 +53,21 @@ class CompiledPolicy:
         self.shared = shared
 
 
-#: Every policy's ``params``, by policy, in the activation an image's policies share.
-PARAMS_VARIABLE = "__params"
-SHARED_VARIABLES: Mapping[str, str] = {
-    **VARIABLES,
-    PARAMS_VARIABLE: "map(string, map(string, dyn))",
-}
-
-
-_counter = itertools.count()
-
-
-_MISSING = object()
-
-
 class Shared:
-    """A policy's programs rewritten to read one activation per image.
+    """An image-scoped policy's programs for the activation an image's policies share.
 
     Converting an image's document into CEL values costs cel-expr-python far more
     (about 150 us for a four-platform image) than evaluating an expression on
-    converted values (about 5 us), and an activation converts each variable once.
-    So every policy of an image is evaluated on one activation holding ``ref``,
-    ``image``, ``now`` and every policy's ``params``; what differs per policy and
-    per platform is bound inside the expression with ``cel.bind`` (the bindings
-    extension): ``params`` from ``__params``, each variable of ``variables`` in
-    order, and for a platform-scoped policy ``platform`` as ``image.manifests[j]``
-    (programs are compiled per platform position, on first use). The original
-    expressions were compiled first (:func:`compile_policy`): that is the check, and
-    gives any compile error its position; a variable is still evaluated on its own
-    first, so its failure is reported as the variable's.
+    converted values (about 5 us), and an activation converts each value once, on
+    first use. So the image-scoped policies of an image are evaluated on one
+    activation holding ``ref``, ``image`` and ``now`` once, and each policy's
+    ``params`` under its own scope (``SCOPE.params``): the policy's expressions are
+    compiled as written with ``params`` read from there
+    (:meth:`~manifest_lint.cel.base.SharesActivations.compile_scoped`). What reads
+    ``variables`` runs on an activation of the policy's own (it is filled as the
+    variables are computed); converting ``image`` there is only paid by what reads it.
+    The programs are compiled on first use: offline runs and policies a run never
+    reaches do not pay for a second compile.
 
     Measured, because this is a speed trick: a lint of 300 references from the local
     registry, concurrency 16, the built-in policies, six rounds with and without
@@ -94,72 +79,61 @@ class Shared:
     def __init__(
         self, policy: Policy, backend: CelBackend, functions: Sequence[CelFunction]
     ) -> None:
-        self.key = str(next(_counter))
+        self.scope = f"policy{next(_counter)}"
+        #: The name of this policy's ``params`` in the shared activation.
+        self.params_name = f"{self.scope}.params"
         self._policy = policy
         self._backend = backend
         self._functions = functions
-        self._programs: dict[int | None, Programs | None] = {}
+        self._programs: Programs | object | None = _MISSING
         self._lock = threading.Lock()
 
     @property
     def backend(self) -> CelBackend:
         return self._backend
 
-    def programs(self, platform: int | None) -> Programs | None:
-        """The programs for the platform at position ``platform`` (None: image scope);
-        None if the rewrite does not compile (never seen: the plain programs run then)."""
-        found = self._programs.get(platform, _MISSING)
-        if found is _MISSING:
-            try:
-                found = self._compile(platform)
-            except ExpressionError:
-                found = None
-            with self._lock:
-                self._programs[platform] = found
-        return found  # type: ignore[return-value]
+    def programs(self) -> Programs | None:
+        """The scoped programs; None if they do not compile (never seen: every
+        expression compiled as written first; the plain programs run then)."""
+        with self._lock:
+            if self._programs is _MISSING:
+                try:
+                    self._programs = self._compile()
+                except ExpressionError:
+                    self._programs = None
+            return self._programs  # type: ignore[return-value]
 
-    def _wrap(self, text: str, platform: int | None, variables: int) -> str:
-        """``text`` with params, the first ``variables`` variables and the platform bound."""
-        names = [v.name for v in self._policy.variables[:variables]]
-        body = f"(\n{text}\n)"  # on lines of its own: a trailing // comment ends there
-        for k in reversed(range(len(names))):
-            entries = [f"{json.dumps(n)}: variables.{n}" for n in names[:k]]
-            entries.append(
-                f"{json.dumps(names[k])}: (\n{self._policy.variables[k].expression.text}\n)"
-            )
-            body = f"cel.bind(variables, {{{', '.join(entries)}}}, {body})"
-        if platform is not None:
-            body = f"cel.bind(platform, image.manifests[{platform}], {body})"
-        return f"cel.bind(params, {PARAMS_VARIABLE}[{json.dumps(self.key)}], {body})"
-
-    def _compile(self, platform: int | None) -> Programs:
+    def _compile(self) -> Programs:
         policy = self._policy
+        backend = self._backend
+        assert isinstance(backend, SharesActivations)  # (compile_policy checked)
 
-        def build(text: str, variables: int) -> CelProgram:
-            return self._backend.compile(
-                self._wrap(text, platform, variables),
-                variables=SHARED_VARIABLES,
+        def build(expression: Expression) -> CelProgram:
+            return backend.compile_scoped(
+                expression.text,
+                scope=self.scope,
+                scoped=("params",),
+                variables=VARIABLES,
                 functions=self._functions,
             )
 
-        every = len(policy.variables)
         return Programs(
-            match_conditions=tuple(
-                (m.name, build(m.expression.text, 0)) for m in policy.match_conditions
-            ),
-            variables=tuple(
-                (v.name, build(v.expression.text, k)) for k, v in enumerate(policy.variables)
-            ),
+            match_conditions=tuple((m.name, build(m.expression)) for m in policy.match_conditions),
+            variables=tuple((v.name, build(v.expression)) for v in policy.variables),
             validations=tuple(
                 CompiledValidation(
-                    build(v.expression.text, every),
+                    build(v.expression),
                     v.expression,
                     v.message,
-                    build(v.message_expression.text, every) if v.message_expression else None,
+                    build(v.message_expression) if v.message_expression else None,
                 )
                 for v in policy.validations
             ),
         )
+
+
+_counter = itertools.count()
+_MISSING = object()
 
 
 def _compile(
@@ -190,10 +164,8 @@ def compile_policy(
 
     Every expression is compiled as written: that is the check, and the programs of
     a policy's own activation. Where the backend shares activations (``share``) and
-    the policy's params allow it, the shared form (:class:`Shared`) is compiled on
-    first use. The shared form alone is no check: it pastes each expression's text
-    into ``cel.bind(...)``, where a text such as ``false) || (true``, which is no
-    expression, would compile."""
+    the policy is image-scoped with params CEL takes, its programs for the shared
+    activation (:class:`Shared`) are compiled on first use."""
 
     def build(expression: Expression) -> CelProgram:
         return _compile(backend, expression, functions, policy)
@@ -211,7 +183,12 @@ def compile_policy(
             for v in policy.validations
         ),
     )
-    if share and shares_activations(backend) and _plain(policy.params):
+    if (
+        share
+        and policy.scope == "image"
+        and isinstance(backend, SharesActivations)
+        and _plain(policy.params)
+    ):
         return CompiledPolicy(policy, programs, Shared(policy, backend, functions))
     return CompiledPolicy(policy, programs)
 
@@ -237,5 +214,5 @@ def compile_policies(
 ) -> list[CompiledPolicy]:
     """Every policy compiled (:func:`compile_policy`). ``share=False`` for runs whose
     images cost nothing to convert (``--offline``: the reference alone), where the
-    shared forms, two to three times dearer to compile, would not pay for themselves."""
+    programs for a shared activation would not pay for their compile."""
     return [compile_policy(p, backend, functions, share=share) for p in policies]

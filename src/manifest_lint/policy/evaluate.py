@@ -13,12 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from manifest_lint.errors import EvaluationError
-from manifest_lint.policy.compile import (
-    PARAMS_VARIABLE,
-    CompiledPolicy,
-    CompiledValidation,
-    Programs,
-)
+from manifest_lint.policy.compile import CompiledPolicy, CompiledValidation, Programs
 from manifest_lint.results import Finding, Outcome
 
 
@@ -31,15 +26,15 @@ def _evaluate_one(
     compiled: CompiledPolicy,
     activation: Mapping[str, Any],
     platform: str,
-    programs: Programs | None = None,
+    shared: tuple[Programs, Mapping[str, Any]] | None = None,
 ) -> Finding:
-    """One policy on one activation. With ``programs`` (a :class:`Shared` policy's),
-    variables are bound inside the expressions; without, the plain programs run and
-    each variable's value is put into ``activation`` for the next."""
+    """One policy on one activation of its own. With ``shared`` (a :class:`Shared`
+    policy's programs and the image's shared activation), they run instead: on the
+    shared activation while ``variables`` is still empty (the match conditions, the
+    first variable, and everything of a policy without variables), then on
+    ``activation``, which must then hold the policy's ``SCOPE.params``."""
     policy = compiled.policy
-    shared = programs is not None
-    if programs is None:
-        programs = compiled.programs
+    programs, first = shared if shared is not None else (compiled.programs, activation)
 
     def finding(outcome: Outcome, message: str, details: tuple[str, ...] = ()) -> Finding:
         return Finding(policy.name, outcome, policy.severity, message, platform, details)
@@ -48,7 +43,7 @@ def _evaluate_one(
     name = ""
     try:
         for name, program in programs.match_conditions:
-            result = program.evaluate(activation)
+            result = program.evaluate(first)
             if result is not True:
                 if result is False:
                     return finding(Outcome.SKIP, f"match condition {name!r} is false")
@@ -58,10 +53,10 @@ def _evaluate_one(
                 )
         where = "variable"
         values: dict[str, Any] = {}
-        if not shared:
-            activation = {**activation, "variables": values}
+        # A policy without variables runs whole on ``first``.
+        activation = {**activation, "variables": values} if programs.variables else first
         for name, program in programs.variables:
-            values[name] = program.evaluate(activation)
+            values[name] = program.evaluate(first if not values else activation)
     except EvaluationError as exc:
         return finding(Outcome.ERROR, f"{where} {name!r} failed: {exc}")
 
@@ -117,14 +112,15 @@ def evaluate(
     }
     manifests = document["image"]["manifests"]
     labels = platform_labels(manifests)
+    sharing = [p.shared for p in compiled if p.shared is not None]
     shared_activation: Mapping[str, Any] | None = None
-    sharing = [p for p in compiled if p.shared is not None]
     if sharing:
-        params = {p.shared.key: p.policy.params for p in sharing if p.shared is not None}
-        backend = sharing[0].shared.backend  # type: ignore[union-attr]
-        shared_activation = backend.activation({**base, "params": {}, PARAMS_VARIABLE: params})
+        shared_values = {**base, "params": {}}
+        for compiled_policy in compiled:
+            if compiled_policy.shared is not None:
+                shared_values[compiled_policy.shared.params_name] = compiled_policy.policy.params
+        shared_activation = sharing[0].backend.activation(shared_values)
     for policy in compiled:
-        shared = policy.shared if shared_activation is not None else None
         activation = {**base, "params": policy.policy.params}
         if policy.policy.scope == "platform":
             if not manifests:
@@ -136,18 +132,13 @@ def evaluate(
                         "the image has no platform manifests",
                     )
                 )
-            for j, (manifest, label) in enumerate(zip(manifests, labels, strict=True)):
-                programs = shared.programs(j) if shared is not None else None
-                if programs is not None and shared_activation is not None:
-                    findings.append(_evaluate_one(policy, shared_activation, label, programs))
-                else:
-                    findings.append(
-                        _evaluate_one(policy, {**activation, "platform": manifest}, label)
-                    )
+            for manifest, label in zip(manifests, labels, strict=True):
+                findings.append(_evaluate_one(policy, {**activation, "platform": manifest}, label))
             continue
-        programs = shared.programs(None) if shared is not None else None
-        if programs is not None and shared_activation is not None:
-            findings.append(_evaluate_one(policy, shared_activation, "", programs))
+        programs = policy.shared.programs() if policy.shared is not None else None
+        if programs is not None and policy.shared is not None and shared_activation is not None:
+            activation[policy.shared.params_name] = policy.policy.params
+            findings.append(_evaluate_one(policy, activation, "", (programs, shared_activation)))
         else:
             findings.append(_evaluate_one(policy, activation, ""))
     return findings

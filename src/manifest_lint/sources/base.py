@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from manifest_lint.image.model import Descriptor
 from manifest_lint.image.reference import Reference
 
 if TYPE_CHECKING:
+    from manifest_lint.image.model import Descriptor
     from manifest_lint.sources.registry.registries import Registries
 
 
