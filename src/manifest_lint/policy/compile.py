@@ -69,11 +69,12 @@ class Shared:
     The programs are compiled on first use: offline runs and policies a run never
     reaches do not pay for a second compile.
 
-    Measured, because this is a speed trick: a lint of 300 references from the local
-    registry, concurrency 16, the built-in policies, six rounds with and without
-    sharing interleaved (``compile_policies(share=...)``): warm cache 0.88-0.99 s
-    shared against 1.03-1.14 s not (8-13% less); cold cache within the noise
-    (3.61-3.83 s against 3.64-3.88 s). It stays for the warm runs CI repeats most.
+    Measured, because this is a speed trick: ``python -m bench.lint --refs 300
+    --concurrency 16`` against the local registry, the built-in policies, two wheels
+    (sharing on; ``share=False``) in three interleaved rounds: warm tags 0.87-0.91 s
+    against 0.92-1.16 s (CPU 0.64-0.68 s against 0.73-0.82 s, about 10% less), the
+    warm 300-reference run 0.83-0.95 s against 0.96-1.03 s; cold runs and warm digest
+    references within the noise. It stays for the warm runs CI repeats most.
     """
 
     def __init__(
