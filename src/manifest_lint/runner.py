@@ -23,14 +23,13 @@ from manifest_lint.policy.document import build_document, offline_document
 from manifest_lint.policy.evaluate import evaluate
 from manifest_lint.policy.needs import needs_registry
 from manifest_lint.reporters import Reporter
-from manifest_lint.sources.base import CacheControls, SourceOpener, is_local
 from manifest_lint.sources.registry.registries import Registries
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
 
     from manifest_lint.image.model import Image
-    from manifest_lint.sources.base import Fetched, Source
+    from manifest_lint.sources.base import Fetched, Source, SourceOpener
 
 from manifest_lint.results import (
     FETCH,
@@ -179,7 +178,9 @@ def check(
     opener = plan.sources.get(reference.transport)
     if opener is None:
         return _error(target, REFERENCE, f"no source for transport {reference.transport!r}", *known)
-    from manifest_lint.sources.load import open_image  # (not needed offline: lazily)
+    # (Not needed offline, so imported here: the offline start-up stays short.)
+    from manifest_lint.sources.base import is_local
+    from manifest_lint.sources.load import open_image
 
     try:
         source = opener(reference, registries)
@@ -237,6 +238,7 @@ def _read(
     and without the pool; if the cache entry lacks a document (written by
     a run that read less, such as no configs), it is read again with requests, its
     platforms through the pool, and the reference's deadline counted from now."""
+    from manifest_lint.sources.base import CacheControls
     from manifest_lint.sources.load import read_image
 
     if local and isinstance(source, CacheControls):
