@@ -252,6 +252,22 @@ class CelProgram(Protocol):
         ...
 
 
+class WrittenExpression:
+    """What the built-in backends' programs share: the expression as written."""
+
+    __slots__ = ("_expression",)
+
+    def __init__(self, expression: str) -> None:
+        self._expression = expression
+
+    @property
+    def expression(self) -> str:
+        return self._expression
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._expression!r})"
+
+
 class CelBackend(Protocol):
     """A CEL implementation: compiles expressions against declared variables and functions."""
 

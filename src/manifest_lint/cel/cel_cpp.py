@@ -48,6 +48,7 @@ from manifest_lint.cel.base import (
     CelType,
     CelTypeLike,
     Problem,
+    WrittenExpression,
     check_timestamps,
     declared,
     expression_error,
@@ -308,22 +309,15 @@ class CelExprPythonBackend:
         return CppActivation(values)
 
 
-class CelExprPythonProgram:
+class CelExprPythonProgram(WrittenExpression):
     """A compiled cel-cpp expression; share it freely between threads."""
 
-    __slots__ = ("_environment", "_expression", "_native")
+    __slots__ = ("_environment", "_native")
 
     def __init__(self, expression: str, native: Any, environment: _Environment) -> None:
-        self._expression = expression
+        super().__init__(expression)
         self._native = native
         self._environment = environment
-
-    @property
-    def expression(self) -> str:
-        return self._expression
-
-    def __repr__(self) -> str:
-        return f"CelExprPythonProgram({self._expression!r})"
 
     def evaluate(self, activation: Mapping[str, Any]) -> Any:
         native_activation = None

@@ -42,6 +42,7 @@ from manifest_lint.cel.base import (
     CelFunction,
     CelType,
     CelTypeLike,
+    WrittenExpression,
     check_timestamps,
     declared,
     expression_error,
@@ -299,24 +300,17 @@ class CelpyBackend:
         return CelpyActivation(values)
 
 
-class CelpyProgram:
+class CelpyProgram(WrittenExpression):
     """A parsed and checked celpy expression."""
 
-    __slots__ = ("_expression", "_key", "_runner", "_timestamps", "_types")
+    __slots__ = ("_key", "_runner", "_timestamps", "_types")
 
     def __init__(self, expression: str, runner: Any, variables: Mapping[str, CelType]) -> None:
-        self._expression = expression
+        super().__init__(expression)
         self._runner = runner
         self._types = dict(variables)
         self._key = tuple(sorted((name, str(type_)) for name, type_ in variables.items()))
         self._timestamps = timestamp_variables(variables)
-
-    @property
-    def expression(self) -> str:
-        return self._expression
-
-    def __repr__(self) -> str:
-        return f"CelpyProgram({self._expression!r})"
 
     def evaluate(self, activation: Mapping[str, Any]) -> Any:
         check_timestamps(activation, self._timestamps, expression=self._expression)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from manifest_lint.cel import CelBackend, CelFunction, CelProgram
@@ -118,23 +118,28 @@ class Shared:
                 functions=self._functions,
             )
 
-        return Programs(
-            match_conditions=tuple((m.name, build(m.expression)) for m in policy.match_conditions),
-            variables=tuple((v.name, build(v.expression)) for v in policy.variables),
-            validations=tuple(
-                CompiledValidation(
-                    build(v.expression),
-                    v.expression,
-                    v.message,
-                    build(v.message_expression) if v.message_expression else None,
-                )
-                for v in policy.validations
-            ),
-        )
+        return _programs(policy, build)
 
 
 _counter = itertools.count()
 _MISSING = object()
+
+
+def _programs(policy: Policy, build: Callable[[Expression], CelProgram]) -> Programs:
+    """Every expression of ``policy`` compiled by ``build``."""
+    return Programs(
+        match_conditions=tuple((m.name, build(m.expression)) for m in policy.match_conditions),
+        variables=tuple((v.name, build(v.expression)) for v in policy.variables),
+        validations=tuple(
+            CompiledValidation(
+                build(v.expression),
+                v.expression,
+                v.message,
+                build(v.message_expression) if v.message_expression else None,
+            )
+            for v in policy.validations
+        ),
+    )
 
 
 def _compile(
@@ -171,19 +176,7 @@ def compile_policy(
     def build(expression: Expression) -> CelProgram:
         return _compile(backend, expression, functions, policy)
 
-    programs = Programs(
-        match_conditions=tuple((m.name, build(m.expression)) for m in policy.match_conditions),
-        variables=tuple((v.name, build(v.expression)) for v in policy.variables),
-        validations=tuple(
-            CompiledValidation(
-                build(v.expression),
-                v.expression,
-                v.message,
-                build(v.message_expression) if v.message_expression else None,
-            )
-            for v in policy.validations
-        ),
-    )
+    programs = _programs(policy, build)
     if (
         share
         and policy.scope == "image"
