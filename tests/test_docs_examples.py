@@ -224,3 +224,22 @@ def test_the_readme_no_root_policy_judges_users(
     assert finding["outcome"] == outcome, finding
     if user == "root":  # the README quotes this message
         assert f"{finding['name']}: {finding['message']}" in readme_text()
+
+
+_PIN = re.compile(
+    r"(?:manifest-lint/manifest-lint@|rev: |refs/tags/|OWNER/manifest-lint@|`@)"
+    r"(v\d+(?:\.\d+)*)"
+)
+
+
+def test_release_pins_in_the_docs_are_this_version() -> None:
+    """Snippets that pin a release (`@vX.Y.Z`, `rev:`, archive URLs) pin this version."""
+    from manifest_lint import __version__
+
+    found = []
+    for path in [*DOCUMENTS, ROOT / "action.yml"]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            found += [(f"{path.name}:{number}", pin) for pin in _PIN.findall(line)]
+    assert len(found) >= 8, found  # the ci.md snippets: the pattern still finds them
+    wrong = [(where, pin) for where, pin in found if pin != f"v{__version__}"]
+    assert not wrong, f"pins that are not v{__version__}: {wrong}"
