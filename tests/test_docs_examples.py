@@ -243,3 +243,54 @@ def test_release_pins_in_the_docs_are_this_version() -> None:
     assert len(found) >= 8, found  # the ci.md snippets: the pattern still finds them
     wrong = [(where, pin) for where, pin in found if pin != f"v{__version__}"]
     assert not wrong, f"pins that are not v{__version__}: {wrong}"
+
+
+@pytest.mark.registry
+@pytest.mark.parametrize(
+    ("argv", "configs"),
+    [
+        ([], 2),  # a default run: required-annotations reads config labels
+        (["--select", "max-layers,required-platforms"], 0),
+        (["inspect"], 2),
+    ],
+    ids=["default", "select", "inspect"],
+)
+def test_which_runs_fetch_configs(
+    registry: RegistryServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    configs: int,
+) -> None:
+    """docs/document.md says which runs read image configs: count the config blobs read."""
+    from manifest_lint.cli.main import main
+    from manifest_lint.sources.registry.client import RegistryClient
+    from tests.helpers.images import ANNOTATIONS, build_index, build_manifest, push
+
+    children = [
+        build_manifest(p, layers=1, seed="docs-configs") for p in ("linux/amd64", "linux/arm64")
+    ]
+    pushed = push(
+        registry.url, "docs/configs", build_index(children, annotations=ANNOTATIONS), "v1"
+    )
+    read: list[str] = []
+    real = RegistryClient.get_blob
+
+    def counting(self: RegistryClient, *args: object, **kwargs: object) -> object:
+        read.append(repr(args))
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RegistryClient, "get_blob", counting)
+    command = (
+        ["inspect", "--no-cache", pushed.reference]
+        if argv == ["inspect"]
+        else [
+            *argv,
+            "--no-cache",
+            pushed.reference,
+        ]
+    )
+    assert main(command) in (0, 1)
+    capsys.readouterr()
+    assert len(read) == configs, read
