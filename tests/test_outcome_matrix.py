@@ -228,3 +228,33 @@ def test_every_format_and_the_exit_code_tell_one_outcome(
     assert report["summary"]["belowFailOn"] == case.below
     assert _summary_outcome(summary.read_text(encoding="utf-8"))[1] == case.below
     assert len([a for a in annotations if a.startswith(("::warning ", "::notice "))]) == case.below
+
+
+def test_sarif_help_uri_is_the_policy_own_or_none(tmp_path: Path) -> None:
+    """A user's policy links to its own metadata.helpUri, or to nothing: never to the
+    built-in policies' docs (issue 12, bug 10)."""
+    own = _policy("own", "error", PASSES).replace(
+        "metadata: {name: own}", "metadata: {name: own, helpUri: 'https://example.com/own'}"
+    )
+    policies = tmp_path / "p.yaml"
+    policies.write_text(own + "---\n" + _policy("bare", "error", PASSES))
+    sarif = tmp_path / "r.sarif"
+    code = main(
+        [
+            REF,
+            "--no-cache",
+            "--policy",
+            str(policies),
+            "--select",
+            "own,bare,no-latest",
+            "--sarif",
+            str(sarif),
+            "--format",
+            "json",
+        ]
+    )
+    assert code == 0
+    rules = {r["id"]: r for r in validate_sarif(sarif)["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["own"]["helpUri"] == "https://example.com/own"
+    assert "helpUri" not in rules["bare"]
+    assert rules["no-latest"]["helpUri"].endswith("/docs/policies.md#no-latest")
