@@ -66,6 +66,8 @@ def escape(text: str, *, newlines: bool = False) -> str:
 def _safe_lines(text: str, form: str) -> str:
     """``text`` with every non-printable character but the line feed written in
     ``form`` (``json`` or ``xml``); lines that need nothing are copied as they are."""
+    if text.isprintable():
+        return text  # a compact JSON line, the common case: checked at C speed
     lines = text.split("\n")
     for n, line in enumerate(lines):
         if not line.isprintable():
