@@ -441,9 +441,9 @@ def test_control_and_xml_illegal_characters_stay_valid_in_every_report(
     [result] = document["runs"][0]["results"]
     assert result["message"]["text"] == f"{ref}: {expected}"
     # Text on the terminal (and GitHub's workflow commands): no control character gets
-    # through; each is written \uXXXX.
+    # through; each is written as an escape (reporters/escape.py).
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", run.out)
-    assert "bell\\u0007 esc\\u001b[31m vt\\u000b" in run.out
+    assert "bell\\x07 esc\\x1b[31m vt\\x0b" in run.out
     assert "::error " in run.out
     assert summary.read_text(encoding="utf-8").count("❌") == 1
 

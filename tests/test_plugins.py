@@ -126,9 +126,10 @@ from manifest_lint.api import hookimpl
 class Lines:
     def __init__(self, stream, run):
         self.stream = stream
+        self.fail_on = run.fail_on
 
     def add(self, result):
-        self.stream.write(f"{result.reference} {result.outcome}\\n")
+        self.stream.write(f"{result.reference} {result.outcome(self.fail_on)}\\n")
 
     def finish(self, summary):
         self.stream.write(f"done {summary.references}\\n")

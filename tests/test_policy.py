@@ -134,6 +134,11 @@ def test_defaults_severity_error_scope_image_no_params() -> None:
             id="unknown-field-in-validation",
         ),
         pytest.param(
+            policy_text(VALID_SPEC).replace("  name: p\n", "  name: p\n  helpUri: our wiki\n"),
+            "p.yaml:5:12: metadata.helpUri must be an absolute URI (https://...), not 'our wiki'",
+            id="help-uri-not-a-uri",
+        ),
+        pytest.param(
             policy_text(VALID_SPEC).replace("dev/v1", "dev/v2"),
             "p.yaml:1:13: apiVersion must be 'manifest-lint.dev/v1', not 'manifest-lint.dev/v2'",
             id="wrong-apiVersion",

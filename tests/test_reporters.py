@@ -218,7 +218,7 @@ def test_text_never_passes_control_characters_to_the_terminal() -> None:
     # An annotation is registry content: an escape sequence in it must not reach the
     # terminal (or a CI log) as one.
     text = render(TextReporter)
-    assert "  FAIL  no-note: note: bell\\u0001escape\\u001b[0m & <tag>" in text
+    assert "  FAIL  no-note: note: bell\\x01escape\\x1b[0m & <tag>" in text
     assert "\x01" not in text
     assert "\x1b" not in text
     weird = ReferenceResult(
@@ -226,9 +226,9 @@ def test_text_never_passes_control_characters_to_the_terminal() -> None:
         findings=(Finding(FETCH, Outcome.ERROR, Severity.ERROR, "line one\nline\ttwo\x9b"),),
     )
     out = render(TextReporter, results=(weird,))
-    assert out.startswith("oci:dir\\u001b]0;title\\u0007:1\n")
-    # Newlines still continue the message on an indented line; tabs stay.
-    assert "  ERROR fetch: line one\n        line\ttwo\\u009b\n" in out
+    assert out.startswith("oci:dir\\x1b]0;title\\x07:1\n")
+    # Newlines still continue the message on an indented line; a tab is written \t.
+    assert "  ERROR fetch: line one\n        line\\ttwo\\x9b\n" in out
 
 
 def test_text_colours_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -272,6 +272,7 @@ def test_json_has_the_documented_fields() -> None:
         "registry",
         "digest",
         "outcome",
+        "belowFailOn",
         "platforms",
         "location",
         "findings",
@@ -349,7 +350,13 @@ def test_junit_golden_is_valid_against_the_xsd() -> None:
 
 def test_junit_read_back_by_an_independent_parser() -> None:
     totals, suites = read_junit(render(JunitReporter))
-    assert [s.name for s in suites] == [r.reference for r in RESULTS]
+    # Named after the reference as given, after where it was found, if it was.
+    assert [s.name for s in suites] == [
+        "registry.example.com/team/app:1.2",
+        "refs.txt:2:3: registry.example.com/team/down:1",
+        "Not/A Reference",
+        RESULTS[3].reference,
+    ]
     assert (totals["name"], totals["tests"], totals["failures"], totals["errors"]) == (
         "manifest-lint",
         "10",
@@ -358,6 +365,7 @@ def test_junit_read_back_by_an_independent_parser() -> None:
     )
     app, down, invalid, pinned = suites
     assert app.properties == {
+        "outcome": "error",
         "reference": "registry.example.com/team/app:1.2",
         "normalized": "registry.example.com/team/app:1.2",
         "digest": DIGEST,
@@ -371,7 +379,11 @@ def test_junit_read_back_by_an_independent_parser() -> None:
         ("pinned-digest", "pass", ""),
         ("tidy", "error", "could-not-evaluate"),
     ]
-    assert {c.classname for c in app.cases} == {"registry.example.com/team/app:1.2"}
+    # SUITE.POLICY: Jenkins shows package = the suite, class = the policy.
+    assert [c.classname for c in app.cases] == [
+        f"registry.example.com/team/app:1.2.{policy}"
+        for policy in ("max-layers", "max-layers", "no-note", "only-index", "pinned-digest", "tidy")
+    ]
     assert app.case("pinned-digest").system_out == (
         "warning (below --fail-on error): not pinned to a digest: use "
         f"registry.example.com/team/app:1.2@{DIGEST}"
@@ -384,8 +396,10 @@ def test_junit_read_back_by_an_independent_parser() -> None:
     assert (down.properties["file"], down.properties["line"]) == ("refs.txt", "2")
     assert [(c.name, c.kind) for c in down.cases] == [("fetch", "error")]
     assert [(c.name, c.kind, c.classname) for c in invalid.cases] == [
-        ("reference", "error", "Not/A Reference")
+        ("reference", "error", "Not/A Reference.reference")
     ]
+    # A reference that does not parse has no normalised form: "", as in JSON.
+    assert invalid.properties["normalized"] == ""
     assert [c.kind for c in pinned.cases] == ["pass", "pass"]
 
 

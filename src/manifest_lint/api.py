@@ -29,7 +29,7 @@ What each hook's ``register`` takes:
   :class:`Severity`); the :class:`Reporter` it returns is given each
   :class:`ReferenceResult` (its :class:`Finding` values, each with an
   :class:`Outcome` and a :class:`Severity`; its :class:`Location`) and at the end
-  the :class:`Summary`.
+  the :class:`Summary`; text for people goes through :func:`escape`.
 
 Nothing inside manifest-lint imports this module (an import-linter contract in
 ``pyproject.toml``): it only re-exports.
@@ -66,6 +66,7 @@ from manifest_lint.image.reference import Reference
 from manifest_lint.plugin.hookspecs import hookimpl
 from manifest_lint.policy.files import Policy, parse_policies
 from manifest_lint.reporters import Reporter, ReporterFactory, RunInfo
+from manifest_lint.reporters.escape import escape
 from manifest_lint.results import (
     Finding,
     Location,
@@ -119,6 +120,7 @@ __all__ = [
     "Source",
     "SourceOpener",
     "Summary",
+    "escape",
     "hookimpl",
     "list_of",
     "map_of",

@@ -90,14 +90,39 @@ class ReferenceResult:
     def count(self, outcome: Outcome) -> int:
         return sum(1 for f in self.findings if f.outcome is outcome)
 
+    def outcome(self, fail_on: Severity) -> Outcome:
+        """The reference's one outcome, the same in every report (docs/reporters.md):
+
+        * ``error``: a result could not be evaluated (or the reference does not parse);
+        * ``fail``: a violation at or above ``fail_on``;
+        * ``pass``: a policy passed, or failed only below ``fail_on`` (a warning does
+          not fail the run, so it does not fail the reference: see :meth:`below`);
+        * ``skip``: every result was skipped, or there was none: nothing was checked.
+
+        ``error`` beats ``fail`` as exit code 3 beats 1.
+        """
+        if any(f.outcome is Outcome.ERROR for f in self.findings):
+            return Outcome.ERROR
+        if any(f.outcome is Outcome.FAIL and f.severity >= fail_on for f in self.findings):
+            return Outcome.FAIL
+        if any(f.outcome is not Outcome.SKIP for f in self.findings):
+            return Outcome.PASS
+        return Outcome.SKIP
+
+    def below(self, fail_on: Severity) -> int:
+        """How many violations are below ``fail_on`` (reported, not failing)."""
+        return sum(1 for f in self.findings if f.outcome is Outcome.FAIL and f.severity < fail_on)
+
     @property
-    def outcome(self) -> Outcome:
-        """error if anything errored, else fail if anything failed, else pass."""
-        outcomes = {f.outcome for f in self.findings}
-        for worst in (Outcome.ERROR, Outcome.FAIL):
-            if worst in outcomes:
-                return worst
-        return Outcome.PASS
+    def head(self) -> str:
+        """The reference as given, after where it was found (``Dockerfile:3:6: alpine``)."""
+        loc = self.location
+        if loc is None:
+            return self.reference
+        if not loc.line:
+            return f"{loc.path}: {self.reference}"
+        where = f"{loc.path}:{loc.line}" + (f":{loc.column}" if loc.column else "")
+        return f"{where}: {self.reference}"
 
 
 @dataclass(frozen=True)
@@ -124,6 +149,8 @@ class Summary:
     warnings: int = 0
     #: References that do not parse.
     invalid_references: int = 0
+    #: References by their outcome (:meth:`ReferenceResult.outcome`).
+    outcomes: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     #: Per registry host: requests by method, counted pulls, rate-limit headers.
     registries: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Cache hits and misses (empty without a cache).
@@ -133,6 +160,7 @@ class Summary:
 
     def add(self, result: ReferenceResult, fail_on: Severity) -> None:
         self.references += 1
+        self.outcomes[result.outcome(fail_on)] += 1
         for finding in result.findings:
             if finding.policy == REFERENCE and finding.outcome is Outcome.ERROR:
                 self.invalid_references += 1
@@ -147,10 +175,16 @@ class Summary:
     def errors(self) -> int:
         return self.counts[Outcome.ERROR]
 
-    def line(self) -> str:
-        c = self.counts
+    def lines(self) -> tuple[str, str]:
+        """The text report's summary: results by outcome, then (the verdict, last)
+        references by outcome."""
+        o, c = self.outcomes, self.counts
+        n = self.references
+        results = sum(c.values())
         return (
-            f"{self.references} reference{'s' if self.references != 1 else ''}: "
-            f"{c[Outcome.PASS]} passed, {self.blocking_failures} failed, "
-            f"{self.warnings} below --fail-on, {c[Outcome.ERROR]} errors, {c[Outcome.SKIP]} skipped"
+            f"{results} result{'s' if results != 1 else ''}: {c[Outcome.PASS]} passed, "
+            f"{self.blocking_failures} failed, {self.warnings} below --fail-on, "
+            f"{c[Outcome.ERROR]} errors, {c[Outcome.SKIP]} skipped",
+            f"{n} reference{'s' if n != 1 else ''}: {o[Outcome.PASS]} passed, "
+            f"{o[Outcome.FAIL]} failed, {o[Outcome.ERROR]} errors, {o[Outcome.SKIP]} skipped",
         )

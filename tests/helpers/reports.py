@@ -117,14 +117,18 @@ def read_junit(report: str | Path) -> tuple[dict[str, str], list[Suite]]:
         suites.append(
             Suite(element.get("name", ""), properties, tuple(cases), dict(element.attrib))
         )
+    # Jenkins merges suites of one name, GitLab keys testcases by suite name.
+    suite_names = [s.name for s in suites]
+    assert len(suite_names) == len(set(suite_names)), f"duplicate testsuite names {suite_names}"
     return dict(root.attrib), suites
 
 
 def suites_by_reference(report: str | Path, references: list[str]) -> dict[str, Suite]:
-    """Every reference given has exactly one suite, in the order given."""
+    """Every reference given has exactly one suite (its ``reference`` property), in the
+    order given."""
     _, suites = read_junit(report)
-    assert [s.name for s in suites] == references
-    return {s.name: s for s in suites}
+    assert [s.properties["reference"] for s in suites] == references
+    return {s.properties["reference"]: s for s in suites}
 
 
 SARIF_SCHEMA_ENV = "MANIFEST_LINT_SARIF_SCHEMA"

@@ -12,7 +12,7 @@ from typing import Final, TextIO
 
 from manifest_lint.cli.exit_codes import ExitCode
 from manifest_lint.errors import InputError
-from manifest_lint.reporters.github import escape_data
+from manifest_lint.reporters.github import command_value
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ def mask(values: list[str], out: TextIO) -> None:
     for value in values:
         for part in dict.fromkeys([value, *value.splitlines()]):
             if part.strip():
-                out.write(f"::add-mask::{escape_data(part)}\n")
+                # The exact secret: escaped for display, it would mask a different text.
+                out.write(f"::add-mask::{command_value(part)}\n")
     out.flush()
 
 

@@ -6,6 +6,8 @@ import json
 from typing import Any, TextIO
 
 from manifest_lint.image.platforms import Platform
+from manifest_lint.reporters.escape import escape as e
+from manifest_lint.reporters.escape import json_text
 
 
 def filter_platform(document: dict[str, Any], platform: Platform) -> dict[str, Any]:
@@ -24,8 +26,8 @@ def _platform_of(manifest: dict[str, Any]) -> Platform:
 
 
 def write_json(document: dict[str, Any], out: TextIO) -> None:
-    json.dump(document, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    # Exact values; the characters a terminal would obey as \u escapes (reporters/escape.py).
+    out.write(json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
 
 
 def _size(n: int) -> str:
@@ -42,58 +44,64 @@ def _short(digest: str) -> str:
     return f"{algorithm}:{encoded[:12]}" if encoded else digest
 
 
+def _json(value: Any) -> str:
+    """A command (entrypoint, cmd) as JSON, written as in ``write_json``."""
+    return json_text(json.dumps(value, ensure_ascii=False))
+
+
 def write_text(document: dict[str, Any], out: TextIO) -> None:
     """A readable view of the document: what ``docker manifest inspect -v`` shows,
-    for every platform at once."""
+    for every platform at once. Every value from the image or the command line goes
+    through ``e`` (reporters/escape.py): it cannot drive the terminal."""
     ref, image = document["ref"], document["image"]
     w = out.write
-    w(f"{ref['normalized']}\n")
+    w(f"{e(ref['normalized'])}\n")
     kind = "index" if image["isIndex"] else "manifest"
-    w(f"  digest       {image['digest']}\n")
-    w(f"  media type   {image['mediaType']} ({kind}, {_size(image['size'])})\n")
+    w(f"  digest       {e(image['digest'])}\n")
+    w(f"  media type   {e(image['mediaType'])} ({kind}, {_size(image['size'])})\n")
     w(f"  pinned       {'yes' if ref['pinned'] else 'no'}\n")
-    w(f"  platforms    {', '.join(image['platforms']) or '(none)'}\n")
+    w(f"  platforms    {e(', '.join(image['platforms'])) or '(none)'}\n")
     _annotations(out, image["annotations"], "  ")
     for m in image["manifests"]:
         cfg = m["config"]
-        w(f"\n  {m['platform']['name']}")
+        w(f"\n  {e(m['platform']['name'])}")
         if m["platform"]["osVersion"]:
-            w(f" (os.version {m['platform']['osVersion']})")
-        w(f"\n    manifest   {m['digest']} ({m['mediaType']})\n")
+            w(f" (os.version {e(m['platform']['osVersion'])})")
+        w(f"\n    manifest   {e(m['digest'])} ({e(m['mediaType'])})\n")
         w(f"    layers     {m['layerCount']}, {_size(m['totalSize'])}\n")
         for layer in m["layers"]:
-            foreign = f"  foreign: {', '.join(layer['urls'])}" if layer["urls"] else ""
-            w(f"      {_short(layer['digest'])}  {_size(layer['size']):>10}{foreign}\n")
+            foreign = f"  foreign: {e(', '.join(layer['urls']))}" if layer["urls"] else ""
+            w(f"      {e(_short(layer['digest']))}  {_size(layer['size']):>10}{foreign}\n")
         if cfg["digest"]:
-            w(f"    config     {cfg['digest']}\n")
+            w(f"    config     {e(cfg['digest'])}\n")
             for label, key in (("created", "created"), ("user", "user"), ("workdir", "workdir")):
                 if cfg[key]:
-                    w(f"    {label:<10} {cfg[key]}\n")
+                    w(f"    {label:<10} {e(cfg[key])}\n")
             if cfg["entrypoint"]:
-                w(f"    entrypoint {json.dumps(cfg['entrypoint'])}\n")
+                w(f"    entrypoint {_json(cfg['entrypoint'])}\n")
             if cfg["cmd"]:
-                w(f"    cmd        {json.dumps(cfg['cmd'])}\n")
+                w(f"    cmd        {_json(cfg['cmd'])}\n")
             if cfg["exposedPorts"]:
-                w(f"    ports      {', '.join(cfg['exposedPorts'])}\n")
+                w(f"    ports      {e(', '.join(cfg['exposedPorts']))}\n")
             w(f"    history    {len(cfg['history'])} entries\n")
             if cfg["labels"]:
                 w("    labels\n")
                 for key, value in cfg["labels"].items():
-                    w(f"      {key}: {value}\n")
+                    w(f"      {e(key)}: {e(value)}\n")
         _annotations(out, m["annotations"], "    ")
     if image["attestations"]:
         w("\n  attestations\n")
         for a in image["attestations"]:
-            target = a["platform"] or _short(a["describes"])
-            w(f"    {a['digest']} describes {target}\n")
+            target = e(a["platform"] or _short(a["describes"]))
+            w(f"    {e(a['digest'])} describes {target}\n")
     if image["others"]:
         w("\n  other entries (not read)\n")
         for o in image["others"]:
-            w(f"    {o['digest']} {o['mediaType']}\n")
+            w(f"    {e(o['digest'])} {e(o['mediaType'])}\n")
 
 
 def _annotations(out: TextIO, annotations: dict[str, str], indent: str) -> None:
     if annotations:
         out.write(f"{indent}annotations\n")
         for key, value in annotations.items():
-            out.write(f"{indent}  {key}: {value}\n")
+            out.write(f"{indent}  {e(key)}: {e(value)}\n")

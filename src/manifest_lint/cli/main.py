@@ -15,6 +15,9 @@ from manifest_lint import __version__
 from manifest_lint.cli.exit_codes import ExitCode
 from manifest_lint.errors import ManifestLintError, SourceError, UsageError
 
+# Error messages quote registries and files: escaped like every output for people.
+from manifest_lint.reporters.escape import escape
+
 
 def console_main() -> NoReturn:
     """The ``manifest-lint`` command: :func:`main`, then the process ends at once.
@@ -57,13 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return lint_command(args_list[1:], out, scan=True)
         return lint_command(args_list, out)
     except UsageError as exc:
-        print(f"manifest-lint: error: {exc}", file=sys.stderr)
+        print(f"manifest-lint: error: {escape(str(exc), newlines=True)}", file=sys.stderr)
         return ExitCode.USAGE_ERROR
     except SourceError as exc:
-        print(f"manifest-lint: error: {exc}", file=sys.stderr)
+        print(f"manifest-lint: error: {escape(str(exc), newlines=True)}", file=sys.stderr)
         return ExitCode.EVALUATION_ERROR
     except ManifestLintError as exc:  # pragma: no cover - every error has a branch above
-        print(f"manifest-lint: error: {exc}", file=sys.stderr)
+        print(f"manifest-lint: error: {escape(str(exc), newlines=True)}", file=sys.stderr)
         return ExitCode.EVALUATION_ERROR
     except SystemExit as exc:
         # argparse's --help and --version: they print, then exit 0.

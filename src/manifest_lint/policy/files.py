@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from manifest_lint.errors import PolicyError
 from manifest_lint.results import PolicyInfo, Severity
@@ -155,6 +156,18 @@ class _Reader:
             raise self.error(f"{what}.{key} must be a string", line, column)
         return value
 
+    def help_uri(self, meta: LocatedDict) -> str:
+        """``metadata.helpUri``: an absolute URI (SARIF's ``helpUri`` must be one)."""
+        text = self.string(meta, "helpUri", "metadata")
+        if text and (not urlsplit(text).scheme or not text.isprintable() or " " in text):
+            line, column = meta.value_position("helpUri")
+            raise self.error(
+                f"metadata.helpUri must be an absolute URI (https://...), not {text!r}",
+                line,
+                column,
+            )
+        return text
+
     def expression(self, obj: LocatedDict, key: str, what: str) -> Expression:
         text = self.string(obj, key, what, required=True)
         if not text.strip():
@@ -273,7 +286,7 @@ class _Reader:
         return Policy(
             name=name,
             description=self.string(meta, "description", "metadata"),
-            help_uri=self.string(meta, "helpUri", "metadata"),
+            help_uri=self.help_uri(meta),
             severity=severity,
             scope=scope,
             params=plain(params),

@@ -9,28 +9,50 @@ has the results per image and a platform coverage matrix (images x platforms).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import TextIO
 
 from manifest_lint.reporters import RunInfo
-from manifest_lint.reporters.text import printable
+from manifest_lint.reporters.escape import escape
 from manifest_lint.results import Finding, Outcome, ReferenceResult, Severity, Summary
 
 
+def command_value(text: str) -> str:
+    """``text`` in a workflow command exactly as the runner will read it back: only
+    ``%``, CR and LF are encoded (``::add-mask::`` needs the exact secret)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
 def escape_data(text: str) -> str:
-    """A workflow command's message: ``%``, CR and LF escaped as GitHub reads them, and
-    every other control character as ``\\uXXXX`` (messages quote registry content, which
-    must not drive a terminal or a log viewer with escape sequences)."""
-    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    """A workflow command's message for people: escaped (reporters/escape.py), line
+    breaks kept as GitHub encodes them."""
+    return command_value(escape(text, newlines=True))
 
 
 def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    return command_value(escape(text)).replace(":", "%3A").replace(",", "%2C")
+
+
+#: The ASCII punctuation that can start Markdown or HTML in a table cell (emphasis, code,
+#: links and images, HTML, entities such as ``&#x202E;`` that decode to a character,
+#: the cell's ``|``). CommonMark reads a backslash before any of them as the character
+#: itself, so the text stays text.
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]<>&|!~]")
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    """Text shown as itself in a Markdown table cell."""
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(), escape(text))
+
+
+def _md_code(text: str) -> str:
+    """Text as a code span in a table cell: a fence longer than any run of backticks in
+    it (CommonMark), and ``|`` escaped, which GitHub's tables read even in code."""
+    text = escape(text).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 class GithubReporter:
@@ -52,7 +74,10 @@ class GithubReporter:
         for finding in result.findings:
             if finding.outcome not in (Outcome.FAIL, Outcome.ERROR):
                 continue
-            props = [f"title={escape_property(f'manifest-lint: {finding.name}')}"]
+            title = f"manifest-lint: {finding.name}"
+            if finding.outcome is Outcome.ERROR:
+                title += " (not evaluated)"
+            props = [f"title={escape_property(title)}"]
             if result.location is not None:
                 loc = result.location
                 props.insert(0, f"file={escape_property(loc.path)}")
@@ -61,6 +86,7 @@ class GithubReporter:
                     if loc.column:
                         props.insert(2, f"col={loc.column}")
             message = f"{result.reference}: {finding.message or finding.outcome}"
+            # Everything here comes from a user or a registry: escaped for people.
             self.stream.write(
                 f"::{self.command(finding)} {','.join(props)}::{escape_data(message)}\n"
             )
@@ -76,9 +102,16 @@ class GithubReporter:
             handle.write(job_summary(self.rows, summary, self.run))
 
 
+_ICONS = {
+    Outcome.PASS: "✅ pass",
+    Outcome.FAIL: "❌ fail",
+    Outcome.ERROR: "⚠️ error",
+    Outcome.SKIP: "⏭️ skip",
+}
+
+
 def job_summary(rows: list[ReferenceResult], summary: Summary, run: RunInfo) -> str:
-    icon = {Outcome.PASS: "✅ pass", Outcome.FAIL: "❌ fail", Outcome.ERROR: "⚠️ error"}
-    lines = ["## manifest-lint", "", summary.line(), ""]
+    lines = ["## manifest-lint", "", *(f"{line}  " for line in summary.lines()), ""]
     lines += ["| image | result | digest | failed or not evaluated |", "| --- | --- | --- | --- |"]
     for result in rows:
         problems = [
@@ -87,29 +120,27 @@ def job_summary(rows: list[ReferenceResult], summary: Summary, run: RunInfo) -> 
             if f.outcome is Outcome.ERROR
             or (f.outcome is Outcome.FAIL and f.severity >= run.fail_on)
         ]
-        below = sum(
-            1 for f in result.findings if f.outcome is Outcome.FAIL and f.severity < run.fail_on
-        )
-        verdict = icon[result.outcome]
-        if result.outcome is Outcome.FAIL and not problems:
-            verdict = icon[Outcome.PASS]  # only failures below --fail-on: the run passes
+        verdict = _ICONS[result.outcome(run.fail_on)]
+        below = result.below(run.fail_on)
         if below:
             verdict += f" ({below} below --fail-on)"
         where = ""
         if result.location is not None:
-            where = f" ({result.location.path}:{result.location.line})"
+            loc = result.location
+            where = f" ({loc.path}:{loc.line})" if loc.line else f" ({loc.path})"
+        digest = _md_code(result.digest[:19]) if result.digest else ""
         lines.append(
-            f"| `{_md(result.reference)}`{_md(where)} | {verdict} "
-            f"| `{result.digest[:19]}` | {_md('; '.join(problems))} |"
+            f"| {_md_code(result.reference)}{_md(where)} | {verdict} "
+            f"| {digest} | {_md('; '.join(problems))} |"
         )
     platforms = sorted({p for r in rows for p in r.platforms})
     if platforms:
         lines += ["", "### Platform coverage", ""]
-        lines.append("| image | " + " | ".join(f"`{p}`" for p in platforms) + " |")
+        lines.append("| image | " + " | ".join(_md_code(p) for p in platforms) + " |")
         lines.append("| --- |" + " :---: |" * len(platforms))
         for result in rows:
             if not result.platforms:
                 continue
             cells = ["✅" if p in result.platforms else "—" for p in platforms]
-            lines.append(f"| `{_md(result.reference)}` | " + " | ".join(cells) + " |")
+            lines.append(f"| {_md_code(result.reference)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n"

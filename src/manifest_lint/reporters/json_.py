@@ -10,7 +10,8 @@ import json
 from typing import Any, TextIO
 
 from manifest_lint.reporters import RunInfo
-from manifest_lint.results import Finding, ReferenceResult, Summary
+from manifest_lint.reporters.escape import json_text
+from manifest_lint.results import Finding, ReferenceResult, Severity, Summary
 
 SCHEMA_VERSION = 1
 
@@ -27,7 +28,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def result_json(result: ReferenceResult) -> dict[str, Any]:
+def result_json(result: ReferenceResult, fail_on: Severity) -> dict[str, Any]:
     location = None
     if result.location is not None:
         loc = result.location
@@ -37,7 +38,8 @@ def result_json(result: ReferenceResult) -> dict[str, Any]:
         "normalized": result.normalized,
         "registry": result.registry,
         "digest": result.digest,
-        "outcome": str(result.outcome),
+        "outcome": str(result.outcome(fail_on)),
+        "belowFailOn": result.below(fail_on),
         "platforms": list(result.platforms),
         "location": location,
         "findings": [finding_json(f) for f in result.findings],
@@ -47,6 +49,7 @@ def result_json(result: ReferenceResult) -> dict[str, Any]:
 class JsonReporter:
     def __init__(self, stream: TextIO, run: RunInfo) -> None:
         self.stream = stream
+        self.fail_on = run.fail_on
         self.first = True
         header = {
             "version": SCHEMA_VERSION,
@@ -67,15 +70,20 @@ class JsonReporter:
         }
         text = json.dumps(header, indent=2, ensure_ascii=False)
         # Open the results list inside the header object; closed in finish().
+        # Every string keeps its exact value; json_text writes the characters a terminal
+        # would obey as \u escapes (reporters/escape.py).
+        text = json_text(text)
         self.stream.write(text[: text.rindex("}")].rstrip() + ',\n  "results": [')
 
     def add(self, result: ReferenceResult) -> None:
         # One compact line per reference: json's C encoder (not the pure-Python one that
         # indentation needs), and still one result per line to read or grep.
-        body = json.dumps(result_json(result), ensure_ascii=False, separators=(", ", ": "))
+        body = json.dumps(
+            result_json(result, self.fail_on), ensure_ascii=False, separators=(", ", ": ")
+        )
         sep = "\n" if self.first else ",\n"
         self.first = False
-        self.stream.write(sep + "    " + body)
+        self.stream.write(sep + "    " + json_text(body))
 
     def finish(self, summary: Summary) -> None:
         counts = {str(outcome): n for outcome, n in summary.counts.items()}
@@ -85,11 +93,12 @@ class JsonReporter:
             "blockingFailures": summary.blocking_failures,
             "belowFailOn": summary.warnings,
             "invalidReferences": summary.invalid_references,
+            "outcomes": {str(outcome): n for outcome, n in summary.outcomes.items()},
             "registries": summary.registries,
             "cache": summary.cache,
             "evaluationSeconds": round(summary.evaluation_seconds, 6),
         }
-        body = json.dumps(tail, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        body = json_text(json.dumps(tail, indent=2, ensure_ascii=False)).replace("\n", "\n  ")
         close = "\n  ]" if not self.first else "]"
         self.stream.write(f'{close},\n  "summary": {body}\n}}\n')
         self.stream.flush()

@@ -16,6 +16,7 @@ import json
 from typing import Any, TextIO
 
 from manifest_lint.reporters import RunInfo
+from manifest_lint.reporters.escape import json_text
 from manifest_lint.results import (
     FETCH,
     REFERENCE,
@@ -56,14 +57,18 @@ def _first_sentence(text: str) -> str:
 
 def rule(policy: PolicyInfo) -> dict[str, Any]:
     description = policy.description or policy.name
-    return {
+    entry: dict[str, Any] = {
         "id": policy.name,
         "shortDescription": {"text": _first_sentence(description)},
         "fullDescription": {"text": " ".join(description.split())},
-        "helpUri": policy.help_uri or f"{DOCS}/policies.md",
-        "defaultConfiguration": {"level": _LEVELS[policy.severity]},
-        "properties": {"scope": policy.scope, "source": policy.source},
     }
+    if policy.help_uri:
+        # The policy's own metadata.helpUri; a policy without one has none (the built-in
+        # docs would be about some other policy).
+        entry["helpUri"] = policy.help_uri
+    entry["defaultConfiguration"] = {"level": _LEVELS[policy.severity]}
+    entry["properties"] = {"scope": policy.scope, "source": policy.source}
+    return entry
 
 
 def fingerprint(rule_id: str, result: ReferenceResult, finding: Finding) -> str:
@@ -102,13 +107,12 @@ class SarifReporter:
             location = {"physicalLocation": physical}
         else:
             location = {}
-        location["logicalLocations"] = [
-            {
-                "name": result.reference,
-                "fullyQualifiedName": result.normalized or result.reference,
-                "kind": "resource",
-            }
-        ]
+        logical = {"name": result.reference}
+        if result.normalized:  # a reference that does not parse has no normalised form
+            logical["fullyQualifiedName"] = result.normalized
+        logical["kind"] = "resource"
+        location["logicalLocations"] = [logical]
+        outcome = str(result.outcome(self.run.fail_on))
         for finding in result.findings:
             if finding.outcome is Outcome.ERROR:
                 self.failed_to_evaluate = True
@@ -131,6 +135,7 @@ class SarifReporter:
                     "severity": str(finding.severity),
                     "platform": finding.platform,
                     "digest": result.digest,
+                    "referenceOutcome": outcome,
                 },
             }
             self.results.append(entry)
@@ -154,6 +159,6 @@ class SarifReporter:
                 }
             ],
         }
-        json.dump(document, self.stream, indent=2, ensure_ascii=False)
-        self.stream.write("\n")
+        # Exact values; the characters a terminal would obey as \u escapes (reporters/escape.py).
+        self.stream.write(json_text(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
         self.stream.flush()

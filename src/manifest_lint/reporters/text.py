@@ -4,21 +4,13 @@ Colours only on a terminal (and never with ``NO_COLOR`` set)."""
 from __future__ import annotations
 
 import os
-import re
 from typing import TextIO
 
 from manifest_lint.reporters import RunInfo
+from manifest_lint.reporters.escape import escape
 from manifest_lint.results import Finding, Outcome, ReferenceResult, Severity, Summary
 
 _COLOURS = {"PASS": "32", "FAIL": "31;1", "ERROR": "31;1", "WARN": "33", "INFO": "36", "SKIP": "2"}
-#: Control characters (newline and tab aside): a message quotes registry content
-#: (annotations, labels), which must not drive the terminal with escape sequences.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters written as ``\\uXXXX``."""
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def label(finding: Finding, fail_on: Severity) -> str:
@@ -47,32 +39,29 @@ class TextReporter:
             findings = tuple(f for f in findings if f.outcome in (Outcome.FAIL, Outcome.ERROR))
             if not findings:
                 return
-        head = result.reference
-        if result.location is not None:
-            loc = result.location
-            head = f"{loc.path}:{loc.line}:{loc.column}: {head}" if loc.line else head
         extra = []
         if result.digest:
             extra.append(result.digest)
         if result.platforms:
             count = len(result.platforms)
             extra.append(f"{count} platform{'s' if count != 1 else ''}")
-        w(printable(head) + (f"  ({', '.join(extra)})" if extra else "") + "\n")
+        # Messages and references quote registry and user text: escaped (reporters/escape.py).
+        w(escape(result.head) + (f"  ({', '.join(extra)})" if extra else "") + "\n")
         for finding in findings:
             key = label(finding, self.run.fail_on)
-            line = f"  {self._paint(f'{key:<5}', key)} {finding.name}"
+            line = f"  {self._paint(f'{key:<5}', key)} {escape(finding.name)}"
             if finding.message and finding.outcome is not Outcome.PASS:
-                line += f": {printable(finding.message)}"
+                line += f": {escape(finding.message, newlines=True)}"
             w(line.replace("\n", "\n        ") + "\n")
         self.stream.flush()
 
     def finish(self, summary: Summary) -> None:
-        self.stream.write("\n" + summary.line() + "\n")
+        self.stream.write("\n" + "\n".join(summary.lines()) + "\n")
         for host, stats in summary.registries.items():
             methods = ", ".join(f"{n} {m}" for m, n in stats["requests"].items()) or "none"
             line = f"{host}: {methods}; {stats['manifestGets']} counted pulls (manifest GETs)"
             limit = stats.get("rateLimit") or {}
             if "ratelimit-remaining" in limit:
                 line += f"; rate limit remaining {limit['ratelimit-remaining']}"
-            self.stream.write(line + "\n")
+            self.stream.write(escape(line) + "\n")  # a registry's header quoted
         self.stream.flush()
