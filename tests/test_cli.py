@@ -129,3 +129,81 @@ def test_a_report_file_that_cannot_be_opened_leaves_no_other_behind(tmp_path: Pa
     )
     assert code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+EXAMPLE = "oci:examples/multiarch:1.0"
+
+
+def test_options_may_come_before_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-q scan FILE`` scans FILE (not an image named scan), and ``--offline inspect REF``
+    inspects REF; an option's value is never taken for the command."""
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    layout = ROOT / "examples" / "multiarch"
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(f"FROM oci:{layout}:1.0\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    assert main(["-q", "--json", str(report), "--offline", "scan", str(dockerfile)]) == 0
+    results = json.loads(report.read_text(encoding="utf-8"))["results"]
+    assert [(r["reference"], r["location"]["path"]) for r in results] == [
+        (f"oci:{layout}:1.0", str(dockerfile))
+    ]
+    capsys.readouterr()
+    assert main(["--offline", "--format", "json", "inspect", f"oci:{layout}:1.0"]) == 0
+    assert json.loads(capsys.readouterr().out)["image"]["platforms"][0] == "linux/amd64"
+    # Values that look like commands stay values: a refs file named "scan".
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scan").write_text(f"oci:{layout}:1.0\n", encoding="utf-8")
+    assert main(["--refs-file", "scan", "--format=json", "--offline"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["references"] == 1
+    assert main(["-pno:nothing", "plugins"]) == 0
+    assert capsys.readouterr().out.startswith("builtin (manifest-lint ")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--offline", EXAMPLE, "scan"],
+        ["--offline", "--", "inspect"],
+        ["--offline", "--", "plugins"],
+    ],
+)
+def test_a_reference_spelled_like_a_command_is_a_usage_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    word = argv[-1]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"manifest-lint: error: {word!r} is a command, not an image reference here: write "
+        f"'manifest-lint {word} ...' with the command first (options may come before it), "
+        f"or docker.io/library/{word} to lint an image named {word}\n"
+    )
+
+
+def test_inspect_offline_reads_layouts_and_refuses_a_registry(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert main(["inspect", "--offline", "127.0.0.1:9/never/read:1"]) == 2
+    assert capsys.readouterr().err == (
+        "manifest-lint: error: --offline: 127.0.0.1:9/never/read:1 is read from a registry, "
+        "and --offline asks none (OCI layouts, oci:DIR and oci-archive:FILE, are read offline)\n"
+    )
+
+
+def test_inspect_of_a_platform_the_image_lacks_exits_3_naming_its_platforms(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.chdir(ROOT)
+    assert main(["inspect", "--platform", "linux/mips", EXAMPLE]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"manifest-lint: {EXAMPLE} has no platform linux/mips "
+        "(platforms: linux/amd64, linux/arm/v7, linux/arm64)\n"
+    )

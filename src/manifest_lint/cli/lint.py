@@ -15,7 +15,12 @@ from manifest_lint.cli.exit_codes import ExitCode
 from manifest_lint.cli.options import cache_option, registry_options
 from manifest_lint.cli.outputs import open_outputs, requested_outputs
 from manifest_lint.cli.parsers import blocked_plugins, build_lint_parser
-from manifest_lint.cli.targets import asks_registries, read_targets, scan_targets
+from manifest_lint.cli.targets import (
+    asks_registries,
+    check_arguments,
+    read_targets,
+    scan_targets,
+)
 from manifest_lint.config import Config, load_config
 from manifest_lint.errors import UsageError
 from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
@@ -37,6 +42,8 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
     parser = build_lint_parser(sorted(reporter_factories), scan=scan)
     pm.hook.manifest_lint_add_options(parser=parser)
     args = parser.parse_args(argv)
+    if not scan:
+        check_arguments(args.references)
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     config = load_config(args.config, Path.cwd())
