@@ -207,3 +207,39 @@ def test_inspect_of_a_platform_the_image_lacks_exits_3_naming_its_platforms(
         f"manifest-lint: {EXAMPLE} has no platform linux/mips "
         "(platforms: linux/amd64, linux/arm/v7, linux/arm64)\n"
     )
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_report_files_honour_the_umask(
+    umask: int, mode: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A root step that writes reports for a later non-root step: the files get the
+    mode the umask gives (0644 under 022), and are still renamed into place."""
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.chdir(ROOT)
+    files = {name: tmp_path / f"report.{name}" for name in ("junit", "json", "sarif", "text")}
+    files["junit"].write_text("an older report", encoding="utf-8")
+    files["junit"].chmod(0o600)
+    saved = os.umask(umask)
+    try:
+        code = main(
+            [
+                "--offline",
+                "--junit",
+                str(files["junit"]),
+                "--json",
+                str(files["json"]),
+                "--sarif",
+                str(files["sarif"]),
+                "--output",
+                f"text={files['text']}",
+                EXAMPLE,
+            ]
+        )
+    finally:
+        os.umask(saved)
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in files.values())
+    for path in files.values():
+        assert path.stat().st_mode & 0o777 == mode, path
+    assert files["junit"].read_text(encoding="utf-8").startswith("<?xml")

@@ -143,6 +143,14 @@ def build_lint_parser(
         parser.add_argument(
             "files", nargs="*", metavar="FILE", help="files to find image references in"
         )
+        parser.add_argument(
+            "--ref",
+            dest="references",
+            action="append",
+            default=[],
+            metavar="REF",
+            help="also lint this image reference, found in no file (repeatable)",
+        )
     else:
         parser.add_argument(
             "references",
