@@ -265,6 +265,32 @@ def test_params_merge_over_the_policys_own_and_severity_overrides() -> None:
     assert chosen["max-layers"].severity is Severity.ERROR
 
 
+MINE = """\
+apiVersion: manifest-lint.dev/v1
+kind: Policy
+metadata: {name: mine}
+spec:
+  validations: [{expression: "true"}]
+"""
+
+
+def test_one_policy_file_named_twice_is_loaded_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same file (by resolved path) in the configuration and on the command line,
+    or through a directory and by name, is one policy, not two of the same name."""
+    write(tmp_path / "policies" / "mine.yaml", MINE)
+    config = parse_config("policy-paths: [policies/]\n", str(tmp_path / DEFAULT_NAME))
+    monkeypatch.chdir(tmp_path)
+    for extra in ("policies/mine.yaml", "./policies/../policies/mine.yaml", "policies"):
+        chosen = select_policies(registered(), config, [Path(extra)], [])
+        assert [p.name for p in chosen].count("mine") == 1, extra
+    # Two files that name the same policy are still an error.
+    write(tmp_path / "other" / "mine.yaml", MINE)
+    with pytest.raises(UsageError, match=r"^two policies are named 'mine': "):
+        select_policies(registered(), config, [Path("other/mine.yaml")], [])
+
+
 # --------------------------------------------------------------------------- through main
 
 
