@@ -243,3 +243,28 @@ def test_report_files_honour_the_umask(
     for path in files.values():
         assert path.stat().st_mode & 0o777 == mode, path
     assert files["junit"].read_text(encoding="utf-8").startswith("<?xml")
+
+
+def test_quiet_scan_still_names_the_references_it_could_not_resolve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.chdir(tmp_path)
+    pinned = f"alpine:3.19@sha256:{'0' * 64}"
+    lines = "".join(f"FROM ${{BASE{n}}}\n" for n in range(7))
+    Path("Dockerfile").write_text(f"ARG BASE0\nFROM {pinned}\n{lines}", encoding="utf-8")
+    assert main(["scan", "-q", "--offline", "Dockerfile"]) == 0
+    out = capsys.readouterr().out
+    skipped = [
+        "Dockerfile:3:6 (`${BASE0}` has no default value)",
+        *(
+            f"Dockerfile:{n + 3}:6 (`${{BASE{n}}}` is not declared by an ARG before the first FROM)"
+            for n in range(1, 5)
+        ),
+    ]
+    blank, line, summary = out.splitlines()
+    assert (blank, line) == (
+        "",
+        f"7 references skipped, unresolved: {'; '.join(skipped)}; and 2 more (all without -q)",
+    )
+    assert summary.startswith("8 references: ")

@@ -207,7 +207,8 @@ def build_lint_parser(
         "-q",
         "--quiet",
         action="store_true",
-        help="text output: show only violations and errors, and the summary",
+        help="text output: show only violations and errors, and the summary (and one "
+        "line naming the references scan could not resolve)",
     )
     output.add_argument("--json", metavar="FILE", help="also write a JSON report to FILE")
     output.add_argument("--sarif", metavar="FILE", help="also write a SARIF 2.1.0 report to FILE")
