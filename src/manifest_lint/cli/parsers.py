@@ -183,7 +183,14 @@ def build_lint_parser(
     policies.add_argument(
         "--config",
         metavar="FILE",
-        help="configuration file (default: ./.manifest-lint.yaml if present)",
+        help="configuration file (default: $MANIFEST_LINT_CONFIG, else the nearest "
+        ".manifest-lint.yaml from the working directory up to the repository root)",
+    )
+    policies.add_argument(
+        "--show-config",
+        action="store_true",
+        help="print which configuration file is used and the settings in effect "
+        "(with the other options given), then exit",
     )
     policies.add_argument(
         "--fail-on",
