@@ -15,6 +15,7 @@ root (:func:`find_config`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -150,11 +151,13 @@ def find_config(cwd: Path) -> Path | None:
     """``.manifest-lint.yaml`` in ``cwd`` or the nearest directory above it, searching
     up to the repository root (the directory holding ``.git`` or ``.hg``), or to the
     filesystem root outside a repository."""
+    # os.path's tests, not Path's: they answer False for a directory the user may not
+    # search (EACCES), where Path.is_file raises.
     for directory in (cwd, *cwd.parents):
         candidate = directory / DEFAULT_NAME
-        if candidate.is_file():
+        if os.path.isfile(candidate):
             return candidate
-        if any((directory / marker).exists() for marker in REPOSITORY_MARKERS):
+        if any(os.path.lexists(directory / marker) for marker in REPOSITORY_MARKERS):
             return None
     return None
 
