@@ -268,3 +268,21 @@ def test_quiet_scan_still_names_the_references_it_could_not_resolve(
         f"7 references skipped, unresolved: {'; '.join(skipped)}; and 2 more (all without -q)",
     )
     assert summary.startswith("8 references: ")
+
+
+def test_ref_names_a_reference_that_is_never_a_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.chdir(tmp_path)
+    Path("Dockerfile").write_text("FROM alpine:3.19\n", encoding="utf-8")
+    assert main(["--offline", "--format=json", "--select=no-latest", "--ref", "scan"]) == 0
+    [result] = json.loads(capsys.readouterr().out)["results"]
+    assert (result["reference"], result["normalized"]) == ("scan", "docker.io/library/scan:latest")
+    argv = ["scan", "--offline", "--format=json", "--select=no-latest", "--ref=inspect"]
+    assert main([*argv, "Dockerfile"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert [(r["reference"], r["location"]) for r in results] == [
+        ("alpine:3.19", {"path": "Dockerfile", "line": 1, "column": 6}),
+        ("inspect", None),
+    ]

@@ -143,14 +143,6 @@ def build_lint_parser(
         parser.add_argument(
             "files", nargs="*", metavar="FILE", help="files to find image references in"
         )
-        parser.add_argument(
-            "--ref",
-            dest="references",
-            action="append",
-            default=[],
-            metavar="REF",
-            help="also lint this image reference, found in no file (repeatable)",
-        )
     else:
         parser.add_argument(
             "references",
@@ -159,6 +151,16 @@ def build_lint_parser(
             help="image references: NAME[:TAG][@DIGEST], oci:DIR[:TAG|@DIGEST], "
             "oci-archive:FILE[:TAG]",
         )
+    parser.add_argument(
+        "--ref",
+        dest="ref",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="also lint this image reference"
+        + (", found in no file" if scan else "")
+        + " (repeatable; never taken for a command or an option)",
+    )
     parser.add_argument(
         "--refs-file",
         metavar="FILE",

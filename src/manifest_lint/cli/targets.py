@@ -77,7 +77,8 @@ def read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
     from manifest_lint.results import Location
     from manifest_lint.runner import Target
 
-    targets = found + [Target(ref) for ref in getattr(args, "references", ())]
+    arguments = [*getattr(args, "references", ()), *args.ref]
+    targets = found + [Target(ref) for ref in arguments]
     if args.refs_file:
         try:
             if args.refs_file == "-":
