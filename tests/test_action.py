@@ -738,6 +738,18 @@ def test_inline_references_with_files_have_no_location_in_any_report(
     assert uris <= {"Dockerfile"}
 
 
+def test_an_inline_reference_spelled_like_a_command_is_an_image(
+    github: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = github | {"ML_REFERENCES": "scan", "ML_OFFLINE": "true"}
+    action.main(env)
+    capsys.readouterr()
+    report = json.loads(Path(outputs_of(github)["json"]).read_text(encoding="utf-8"))
+    assert [(r["reference"], r["normalized"]) for r in report["results"]] == [
+        ("scan", "docker.io/library/scan:latest")
+    ]
+
+
 def test_the_report_directory_and_files_honour_the_umask(
     github: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -772,8 +784,7 @@ def test_build_argv_keeps_every_value_out_of_option_parsing() -> None:
         "--junit=/r/j.xml",
         "--sarif=/r/s.sarif",
         "--json=/r/j.json",
-        "--",
-        "a/b:1",
+        "--ref=a/b:1",
     ]
     argv = action.build_argv(inputs, ["Dockerfile"], reports)
     assert argv[0] == "scan"
@@ -900,7 +911,7 @@ def test_the_cli_runs_with_the_credentials_file_and_without_the_inputs(
         Path(seen["env"]["DOCKER_CONFIG"], "config.json")
     )
     assert set(seen["config"]["auths"]) == {"localhost:5000", "ghcr.io"}
-    assert seen["argv"][-2:] == ["--", "localhost:5000/app:1"]
+    assert seen["argv"][-1] == "--ref=localhost:5000/app:1"
     assert not Path(seen["env"]["DOCKER_CONFIG"]).exists()
     assert dict(os.environ) == before
 

@@ -39,9 +39,9 @@ Inputs (environment variables):
 ``ML_GITHUB_TOKEN``  used for ghcr.io when nothing else gives a credential for it
 =================  ==========================================================
 
-References are passed as arguments (after ``--``, or as ``scan --ref=REF`` with
-``ML_FILES``), so their results carry no file location: code scanning never gets a
-path outside the workspace.
+References are passed as ``--ref=REF``, so their results carry no file location
+(code scanning never gets a path outside the workspace), and a reference spelled
+like a command is an image all the same.
 """
 
 from __future__ import annotations

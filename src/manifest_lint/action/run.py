@@ -50,12 +50,11 @@ def build_argv(inputs: Inputs, files: list[str], reports: Reports) -> list[str]:
     if inputs.offline:
         argv.append("--offline")
     argv += [f"--junit={reports.junit}", f"--sarif={reports.sarif}", f"--json={reports.json}"]
+    # Inline references are in no file: no location (never a temporary file's path);
+    # as --ref, one spelled like a command (scan) is an image all the same.
+    argv += [f"--ref={reference}" for reference in inputs.references]
     if files:
-        # Inline references are in no file: no location (never a temporary file's path).
-        argv += [f"--ref={reference}" for reference in inputs.references]
         argv += ["--", *files]
-    else:
-        argv += ["--", *inputs.references]
     return argv
 
 
