@@ -268,10 +268,6 @@ def split_command(argv: Sequence[str]) -> tuple[str, list[str]]:
     not known here: written before the command, such an option's value would be
     taken for the first word, and the command word then fails as a reference.
     """
-    if argv[:1] and argv[0] in COMMANDS:
-        return argv[0], list(argv[1:])
-    if not any(word in COMMANDS for word in argv):
-        return "", list(argv)  # the usual case, decided without building a parser
     takes_value: dict[str, bool] = {}
     for parser in (build_lint_parser(), build_lint_parser(scan=True), build_inspect_parser()):
         for action in parser._actions:  # argparse has no public list of them
