@@ -128,3 +128,10 @@ def _no_installed_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     """Installed plugins (entry points) never change test results; tests of plugin
     loading unset this themselves."""
     monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+@pytest.fixture(autouse=True)
+def _no_config_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A MANIFEST_LINT_CONFIG in the developer's environment never changes test
+    results; tests of it set it themselves."""
+    monkeypatch.delenv("MANIFEST_LINT_CONFIG", raising=False)

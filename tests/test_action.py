@@ -698,20 +698,72 @@ def test_an_offline_run_on_files_in_process(
     assert "::error file=deploy/web.yaml,line=7," in out
 
 
-def test_references_and_files_together_use_a_references_file(
+def test_inline_references_with_files_have_no_location_in_any_report(
     github: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """With both inputs, inline references are in no file: no annotation, SARIF
+    result or JUnit case locates them anywhere, least of all under RUNNER_TEMP."""
     Path("Dockerfile").write_text(f"FROM {PINNED}\n", encoding="utf-8")
+    inline = "registry.example.com/team/api:latest"
     env = github | {
         "ML_FILES": "Dockerfile",
-        "ML_REFERENCES": "registry.example.com/team/api@sha256:" + "b" * 64,
+        "ML_REFERENCES": f"registry.example.com/team/api@sha256:{'b' * 64}\n{inline}\n",
         "ML_OFFLINE": "true",
+        "ML_FAIL_ON": "warning",
     }
-    assert action.main(env) == 0, capsys.readouterr().out
+    assert action.main(env) == 1
+    out = capsys.readouterr().out
+    outputs = outputs_of(github)
+    report = json.loads(Path(outputs["json"]).read_text(encoding="utf-8"))
+    assert [(r["reference"], r["location"]) for r in report["results"]] == [
+        (PINNED, {"path": "Dockerfile", "line": 1, "column": 6}),
+        (f"registry.example.com/team/api@sha256:{'b' * 64}", None),
+        (inline, None),
+    ]
+    temp = github["RUNNER_TEMP"]
+    annotations = [line for line in out.splitlines() if line.startswith("::error")]
+    assert annotations, out
+    assert not [line for line in annotations if "file=" in line and inline in line]
+    for name in ("sarif", "junit", "json"):
+        assert temp not in Path(outputs[name]).read_text(encoding="utf-8"), name
+    assert temp not in out
+    assert temp not in Path(github["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    sarif = json.loads(Path(outputs["sarif"]).read_text(encoding="utf-8"))
+    uris = {
+        location["physicalLocation"]["artifactLocation"]["uri"]
+        for result in sarif["runs"][0]["results"]
+        for location in result.get("locations", ())
+        if "physicalLocation" in location
+    }
+    assert uris <= {"Dockerfile"}
+
+
+def test_an_inline_reference_spelled_like_a_command_is_an_image(
+    github: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = github | {"ML_REFERENCES": "scan", "ML_OFFLINE": "true"}
+    action.main(env)
+    capsys.readouterr()
     report = json.loads(Path(outputs_of(github)["json"]).read_text(encoding="utf-8"))
-    locations = [r["location"]["path"] for r in report["results"]]
-    assert locations[0] == "Dockerfile"
-    assert locations[1].endswith("/references")
+    assert [(r["reference"], r["normalized"]) for r in report["results"]] == [
+        ("scan", "docker.io/library/scan:latest")
+    ]
+
+
+def test_the_report_directory_and_files_honour_the_umask(
+    github: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A root container step writes the reports; a later step as another user reads them."""
+    saved = os.umask(0o022)
+    try:
+        assert action.main(github | {"ML_REFERENCES": PINNED, "ML_OFFLINE": "true"}) == 0
+    finally:
+        os.umask(saved)
+    outputs = outputs_of(github)
+    for name in ("junit", "sarif", "json"):
+        path = Path(outputs[name])
+        assert path.stat().st_mode & 0o777 == 0o644, name
+        assert path.parent.stat().st_mode & 0o777 == 0o755, name
 
 
 def test_build_argv_keeps_every_value_out_of_option_parsing() -> None:
@@ -723,7 +775,7 @@ def test_build_argv_keeps_every_value_out_of_option_parsing() -> None:
         offline=True,
     )
     reports = action.Reports("/r/j.xml", "/r/s.sarif", "/r/j.json")
-    assert action.build_argv(inputs, [], reports, None) == [
+    assert action.build_argv(inputs, [], reports) == [
         "--policy=-odd.yaml",
         "--policy=policies/",
         "--config=-c.yaml",
@@ -732,12 +784,11 @@ def test_build_argv_keeps_every_value_out_of_option_parsing() -> None:
         "--junit=/r/j.xml",
         "--sarif=/r/s.sarif",
         "--json=/r/j.json",
-        "--",
-        "a/b:1",
+        "--ref=a/b:1",
     ]
-    argv = action.build_argv(inputs, ["Dockerfile"], reports, "/t/refs")
+    argv = action.build_argv(inputs, ["Dockerfile"], reports)
     assert argv[0] == "scan"
-    assert argv[-4:] == ["--json=/r/j.json", "--refs-file=/t/refs", "--", "Dockerfile"]
+    assert argv[-4:] == ["--json=/r/j.json", "--ref=a/b:1", "--", "Dockerfile"]
 
 
 def test_expand_files(tmp_path: Path) -> None:
@@ -860,7 +911,7 @@ def test_the_cli_runs_with_the_credentials_file_and_without_the_inputs(
         Path(seen["env"]["DOCKER_CONFIG"], "config.json")
     )
     assert set(seen["config"]["auths"]) == {"localhost:5000", "ghcr.io"}
-    assert seen["argv"][-2:] == ["--", "localhost:5000/app:1"]
+    assert seen["argv"][-1] == "--ref=localhost:5000/app:1"
     assert not Path(seen["env"]["DOCKER_CONFIG"]).exists()
     assert dict(os.environ) == before
 

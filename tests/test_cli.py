@@ -129,3 +129,160 @@ def test_a_report_file_that_cannot_be_opened_leaves_no_other_behind(tmp_path: Pa
     )
     assert code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+EXAMPLE = "oci:examples/multiarch:1.0"
+
+
+def test_options_may_come_before_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-q scan FILE`` scans FILE (not an image named scan), and ``--offline inspect REF``
+    inspects REF; an option's value is never taken for the command."""
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    layout = ROOT / "examples" / "multiarch"
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(f"FROM oci:{layout}:1.0\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    assert main(["-q", "--json", str(report), "--offline", "scan", str(dockerfile)]) == 0
+    results = json.loads(report.read_text(encoding="utf-8"))["results"]
+    assert [(r["reference"], r["location"]["path"]) for r in results] == [
+        (f"oci:{layout}:1.0", str(dockerfile))
+    ]
+    capsys.readouterr()
+    assert main(["--offline", "--format", "json", "inspect", f"oci:{layout}:1.0"]) == 0
+    assert json.loads(capsys.readouterr().out)["image"]["platforms"][0] == "linux/amd64"
+    # Values that look like commands stay values: a refs file named "scan".
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scan").write_text(f"oci:{layout}:1.0\n", encoding="utf-8")
+    assert main(["--refs-file", "scan", "--format=json", "--offline"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["references"] == 1
+    assert main(["-pno:nothing", "plugins"]) == 0
+    assert capsys.readouterr().out.startswith("builtin (manifest-lint ")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--offline", EXAMPLE, "scan"],
+        ["--offline", "--", "inspect"],
+        ["--offline", "--", "plugins"],
+    ],
+)
+def test_a_reference_spelled_like_a_command_is_a_usage_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    word = argv[-1]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"manifest-lint: error: {word!r} is a command, not an image reference here: write "
+        f"'manifest-lint {word} ...' with the command first (options may come before it), "
+        f"or docker.io/library/{word} to lint an image named {word}\n"
+    )
+
+
+def test_inspect_offline_reads_layouts_and_refuses_a_registry(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert main(["inspect", "--offline", "127.0.0.1:9/never/read:1"]) == 2
+    assert capsys.readouterr().err == (
+        "manifest-lint: error: --offline: 127.0.0.1:9/never/read:1 is read from a registry, "
+        "and --offline asks none (OCI layouts, oci:DIR and oci-archive:FILE, are read offline)\n"
+    )
+
+
+def test_inspect_of_a_platform_the_image_lacks_exits_3_naming_its_platforms(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.chdir(ROOT)
+    assert main(["inspect", "--platform", "linux/mips", EXAMPLE]) == 3
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"manifest-lint: {EXAMPLE} has no platform linux/mips "
+        "(platforms: linux/amd64, linux/arm/v7, linux/arm64)\n"
+    )
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_report_files_honour_the_umask(
+    umask: int, mode: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A root step that writes reports for a later non-root step: the files get the
+    mode the umask gives (0644 under 022), and are still renamed into place."""
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.chdir(ROOT)
+    files = {name: tmp_path / f"report.{name}" for name in ("junit", "json", "sarif", "text")}
+    files["junit"].write_text("an older report", encoding="utf-8")
+    files["junit"].chmod(0o600)
+    saved = os.umask(umask)
+    try:
+        code = main(
+            [
+                "--offline",
+                "--junit",
+                str(files["junit"]),
+                "--json",
+                str(files["json"]),
+                "--sarif",
+                str(files["sarif"]),
+                "--output",
+                f"text={files['text']}",
+                EXAMPLE,
+            ]
+        )
+    finally:
+        os.umask(saved)
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in files.values())
+    for path in files.values():
+        assert path.stat().st_mode & 0o777 == mode, path
+    assert files["junit"].read_text(encoding="utf-8").startswith("<?xml")
+
+
+def test_quiet_scan_still_names_the_references_it_could_not_resolve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.chdir(tmp_path)
+    pinned = f"alpine:3.19@sha256:{'0' * 64}"
+    lines = "".join(f"FROM ${{BASE{n}}}\n" for n in range(7))
+    Path("Dockerfile").write_text(f"ARG BASE0\nFROM {pinned}\n{lines}", encoding="utf-8")
+    assert main(["scan", "-q", "--offline", "Dockerfile"]) == 0
+    out = capsys.readouterr().out
+    skipped = [
+        "Dockerfile:3:6 (`${BASE0}` has no default value)",
+        *(
+            f"Dockerfile:{n + 3}:6 (`${{BASE{n}}}` is not declared by an ARG before the first FROM)"
+            for n in range(1, 5)
+        ),
+    ]
+    blank, line, summary = out.splitlines()
+    assert (blank, line) == (
+        "",
+        f"7 references skipped, unresolved: {'; '.join(skipped)}; and 2 more (all without -q)",
+    )
+    assert summary.startswith("8 references: ")
+
+
+def test_ref_names_a_reference_that_is_never_a_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.chdir(tmp_path)
+    Path("Dockerfile").write_text("FROM alpine:3.19\n", encoding="utf-8")
+    assert main(["--offline", "--format=json", "--select=no-latest", "--ref", "scan"]) == 0
+    [result] = json.loads(capsys.readouterr().out)["results"]
+    assert (result["reference"], result["normalized"]) == ("scan", "docker.io/library/scan:latest")
+    argv = ["scan", "--offline", "--format=json", "--select=no-latest", "--ref=inspect"]
+    assert main([*argv, "Dockerfile"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert [(r["reference"], r["location"]) for r in results] == [
+        ("alpine:3.19", {"path": "Dockerfile", "line": 1, "column": 6}),
+        ("inspect", None),
+    ]

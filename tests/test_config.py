@@ -265,6 +265,32 @@ def test_params_merge_over_the_policys_own_and_severity_overrides() -> None:
     assert chosen["max-layers"].severity is Severity.ERROR
 
 
+MINE = """\
+apiVersion: manifest-lint.dev/v1
+kind: Policy
+metadata: {name: mine}
+spec:
+  validations: [{expression: "true"}]
+"""
+
+
+def test_one_policy_file_named_twice_is_loaded_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same file (by resolved path) in the configuration and on the command line,
+    or through a directory and by name, is one policy, not two of the same name."""
+    write(tmp_path / "policies" / "mine.yaml", MINE)
+    config = parse_config("policy-paths: [policies/]\n", str(tmp_path / DEFAULT_NAME))
+    monkeypatch.chdir(tmp_path)
+    for extra in ("policies/mine.yaml", "./policies/../policies/mine.yaml", "policies"):
+        chosen = select_policies(registered(), config, [Path(extra)], [])
+        assert [p.name for p in chosen].count("mine") == 1, extra
+    # Two files that name the same policy are still an error.
+    write(tmp_path / "other" / "mine.yaml", MINE)
+    with pytest.raises(UsageError, match=r"^two policies are named 'mine': "):
+        select_policies(registered(), config, [Path("other/mine.yaml")], [])
+
+
 # --------------------------------------------------------------------------- through main
 
 
@@ -399,4 +425,126 @@ def test_an_unknown_cel_backend_in_the_file_exits_2(
     assert main(["--config", str(config), EXAMPLE]) == 2
     assert capsys.readouterr().err == (
         "manifest-lint: error: unknown CEL backend 'cel-go' (available: cel-expr-python, celpy)\n"
+    )
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+@pytest.fixture
+def no_config_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.delenv("MANIFEST_LINT_CONFIG", raising=False)
+    monkeypatch.setenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    return monkeypatch
+
+
+def project_with_config(root: Path) -> Path:
+    """A repository with its configuration at the top and a policy beside it."""
+    (root / ".git").mkdir(parents=True)
+    write(root / "lint" / "policies" / "mine.yaml", MINE)
+    write(
+        root / DEFAULT_NAME,
+        "fail-on: warning\npolicy-paths: [lint/policies]\n"
+        "policies:\n  max-layers: {params: {max: 2}}\n  pinned-digest: {enabled: false}\n",
+    )
+    return root
+
+
+def test_the_configuration_is_found_upwards_to_the_repository_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_config_env: pytest.MonkeyPatch
+) -> None:
+    """From a subdirectory, the repository's file applies, and its relative paths
+    are relative to the file, not to the working directory."""
+    project = project_with_config(tmp_path / "project")
+    deeper = project / "deploy" / "k8s"
+    deeper.mkdir(parents=True)
+    no_config_env.chdir(deeper)
+    code, report = lint_json(capsys, tmp_path, "--select", "mine,max-layers", EXAMPLE)
+    assert code == 1  # max-layers at 2 fails, as the file says
+    assert report["failOn"] == "warning"
+    assert findings(report)["mine"]["outcome"] == "pass"
+    assert report["policies"][1]["source"] == str(project / "lint" / "policies" / "mine.yaml")
+    config = load_config(None, deeper)
+    assert (config.path, config.origin) == (str(project / DEFAULT_NAME), "found")
+
+
+@pytest.mark.parametrize("marker", ["dir", "file"])
+def test_the_search_stops_at_the_repository_root(tmp_path: Path, marker: str) -> None:
+    """A file above the repository (``.git`` a directory, or a file as in a worktree)
+    belongs to another project: not read."""
+    write(tmp_path / DEFAULT_NAME, "fail-on: info\n")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    if marker == "dir":
+        (repo / ".git").mkdir()
+    else:
+        (repo / ".git").write_text("gitdir: ../main/.git/worktrees/repo\n")
+    (repo / "sub").mkdir()
+    assert load_config(None, repo / "sub") == Config()
+    # Outside any repository, the search goes on to the top.
+    plain = tmp_path / "plain" / "sub"
+    plain.mkdir(parents=True)
+    assert load_config(None, plain).path == str(tmp_path / DEFAULT_NAME)
+
+
+def test_config_flag_beats_the_environment_which_beats_the_search(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_config_env: pytest.MonkeyPatch
+) -> None:
+    project = project_with_config(tmp_path / "project")
+    named = write(tmp_path / "named.yaml", "fail-on: info\n")
+    flagged = write(tmp_path / "flagged.yaml", "fail-on: error\n")
+    no_config_env.chdir(project)
+    no_config_env.setenv("MANIFEST_LINT_CONFIG", str(named))
+    _, report = lint_json(capsys, tmp_path, "--select", "no-latest", EXAMPLE)
+    assert report["failOn"] == "info"
+    _, report = lint_json(
+        capsys, tmp_path, "--config", str(flagged), "--select", "no-latest", EXAMPLE
+    )
+    assert report["failOn"] == "error"
+    no_config_env.setenv("MANIFEST_LINT_CONFIG", str(tmp_path / "missing.yaml"))
+    assert main(["--select", "no-latest", EXAMPLE]) == 2
+    assert capsys.readouterr().err == (
+        f"manifest-lint: error: {tmp_path / 'missing.yaml'}: no such file\n"
+    )
+
+
+def test_show_config_names_the_file_and_prints_a_configuration_that_means_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], no_config_env: pytest.MonkeyPatch
+) -> None:
+    project = project_with_config(tmp_path / "project")
+    (project / "sub").mkdir()
+    no_config_env.chdir(project / "sub")
+    assert main(["--show-config", "--cel-backend", "celpy"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[:5] == [
+        f"# configuration file: {project / DEFAULT_NAME} "
+        "(found searching up from the working directory)",
+        "fail-on: warning  # configuration file",
+        "cel-backend: celpy  # --cel-backend",
+        f'policy-paths: ["{project / "lint" / "policies"}"]',
+        "policies:",
+    ]
+    assert (
+        f'  mine: {{"params": {{}}, "severity": "error"}}  # {project}/lint/policies/mine.yaml'
+        in lines
+    )
+    assert '  pinned-digest: {"enabled": false}  # configuration file' in lines
+    # What it prints is a configuration file that gives the same settings.
+    shown = parse_config(out, str(tmp_path / "shown.yaml"))
+    assert (shown.fail_on, shown.cel_backend) == (Severity.WARNING, "celpy")
+    assert shown.policy_paths == (project / "lint" / "policies",)
+    assert shown.policies["max-layers"].params == {"max": 2}
+    assert shown.policies["pinned-digest"].enabled is False
+    chosen = select_policies(registered(), shown, [], [])
+    assert "pinned-digest" not in [p.name for p in chosen]
+    assert {p.name: dict(p.params) for p in chosen}["max-layers"] == {"max": 2}
+    # With no file: the defaults, and where the file would be looked for.
+    no_config_env.chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    assert main(["scan", "--show-config"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (
+        "# configuration file: none (.manifest-lint.yaml is searched from the working "
+        "directory up to the repository root; $MANIFEST_LINT_CONFIG or --config name one)"
     )

@@ -193,6 +193,24 @@ def test_an_unpinned_from_fails_and_passes_once_pinned(
     assert "Passed" in passed.output
 
 
+def test_the_hook_names_the_references_it_skipped_for_a_build_argument(
+    offline: Path, pre_commit_home: Path
+) -> None:
+    """The hook runs with --quiet, which leaves passes and skips out; the references
+    it could not check (a build argument with no default) still get one line."""
+    (offline / "Dockerfile").write_text(
+        "ARG BASE\nFROM $BASE AS build\nFROM alpine:3.19\nCOPY --from=build / /\n",
+        encoding="utf-8",
+    )
+    failed = run_hooks(offline, pre_commit_home, "Dockerfile")
+    assert failed.code == 1, failed.output
+    assert "Dockerfile:3:6: alpine:3.19" in failed.output
+    assert (
+        "1 reference skipped, unresolved: Dockerfile:2:6 (`${BASE}` has no default value)\n"
+        in failed.output
+    )
+
+
 def test_clean_files_and_yaml_that_is_not_a_manifest_pass(
     offline: Path, pre_commit_home: Path
 ) -> None:

@@ -8,12 +8,15 @@
       pinned-digest: {enabled: false}
 
 Unknown keys are errors naming the file and line. Command-line flags override
-the file.
+the file. The file is ``--config FILE``, else ``$MANIFEST_LINT_CONFIG``, else the
+nearest ``.manifest-lint.yaml`` from the working directory up to the repository
+root (:func:`find_config`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,9 @@ class PolicySettings:
 @dataclass(frozen=True)
 class Config:
     path: str = ""
+    #: How the file was chosen: ``--config``, ``MANIFEST_LINT_CONFIG``, ``found`` (the
+    #: search from the working directory), or ``""`` (no file: the defaults).
+    origin: str = ""
     fail_on: Severity | None = None
     cel_backend: str = ""
     policy_paths: tuple[Path, ...] = ()
@@ -134,14 +140,40 @@ def parse_config(text: str, path: str) -> Config:
     )
 
 
-def load_config(explicit: str | None, cwd: Path) -> Config:
-    """``--config FILE`` (must exist), else ``.manifest-lint.yaml`` in ``cwd`` if present."""
-    if explicit is None:
-        candidate = cwd / DEFAULT_NAME
-        if not candidate.is_file():
-            return Config()
-        path = candidate
+#: The environment variable naming the configuration file (``--config`` wins over it).
+ENV_VAR = "MANIFEST_LINT_CONFIG"
+#: What marks a repository's root, where the search for the file stops (``.git`` is a
+#: file in a worktree or submodule), as mypy and ansible-lint stop there.
+REPOSITORY_MARKERS = (".git", ".hg")
+
+
+def find_config(cwd: Path) -> Path | None:
+    """``.manifest-lint.yaml`` in ``cwd`` or the nearest directory above it, searching
+    up to the repository root (the directory holding ``.git`` or ``.hg``), or to the
+    filesystem root outside a repository."""
+    # os.path's tests, not Path's: they answer False for a directory the user may not
+    # search (EACCES), where Path.is_file raises.
+    for directory in (cwd, *cwd.parents):
+        candidate = directory / DEFAULT_NAME
+        if os.path.isfile(candidate):
+            return candidate
+        if any(os.path.lexists(directory / marker) for marker in REPOSITORY_MARKERS):
+            return None
+    return None
+
+
+def load_config(explicit: str | None, cwd: Path, env: str | None = None) -> Config:
+    """``--config FILE`` (``explicit``), else ``$MANIFEST_LINT_CONFIG`` (``env``), each of
+    which must exist, else the file :func:`find_config` finds, else the defaults.
+    ``Config.origin`` says which."""
+    if explicit is not None:
+        path, origin = Path(explicit), "--config"
+    elif env:
+        path, origin = Path(env), ENV_VAR
     else:
-        path = Path(explicit)
+        found = find_config(cwd.absolute())
+        if found is None:
+            return Config()
+        path, origin = found, "found"
     text = read_text(path, ConfigError)
-    return parse_config(text, str(path))
+    return replace(parse_config(text, str(path)), origin=origin)

@@ -39,9 +39,9 @@ Inputs (environment variables):
 ``ML_GITHUB_TOKEN``  used for ghcr.io when nothing else gives a credential for it
 =================  ==========================================================
 
-References given alone are passed as arguments (after ``--``), so results carry
-no file location; with ``ML_FILES`` they go through a references file, whose
-path and line then appear as their location.
+References are passed as ``--ref=REF``, so their results carry no file location
+(code scanning never gets a path outside the workspace), and a reference spelled
+like a command is an image all the same.
 """
 
 from __future__ import annotations

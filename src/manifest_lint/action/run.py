@@ -31,15 +31,14 @@ from manifest_lint.action.outputs import (
 )
 from manifest_lint.cli import main as cli
 from manifest_lint.cli.exit_codes import ExitCode
+from manifest_lint.cli.outputs import new_directory
 from manifest_lint.errors import InputError
 from manifest_lint.reporters.github import escape_data
 
 _SECRET_INPUTS: Final = ("ML_PASSWORD", "ML_GITHUB_TOKEN")
 
 
-def build_argv(
-    inputs: Inputs, files: list[str], reports: Reports, refs_file: str | None
-) -> list[str]:
+def build_argv(inputs: Inputs, files: list[str], reports: Reports) -> list[str]:
     """The ``manifest-lint`` arguments for ``inputs`` (every value after ``=`` or ``--``,
     so none is read as an option)."""
     argv: list[str] = ["scan"] if files else []
@@ -51,12 +50,11 @@ def build_argv(
     if inputs.offline:
         argv.append("--offline")
     argv += [f"--junit={reports.junit}", f"--sarif={reports.sarif}", f"--json={reports.json}"]
+    # Inline references are in no file: no location (never a temporary file's path);
+    # as --ref, one spelled like a command (scan) is an image all the same.
+    argv += [f"--ref={reference}" for reference in inputs.references]
     if files:
-        if refs_file is not None:
-            argv.append(f"--refs-file={refs_file}")
         argv += ["--", *files]
-    else:
-        argv += ["--", *inputs.references]
     return argv
 
 
@@ -81,15 +79,10 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _run(environ: dict[str, str], reports: Reports, work_dir: Path, out: TextIO) -> int:
+def _run(environ: dict[str, str], reports: Reports, out: TextIO) -> int:
     cwd = Path.cwd()
     inputs = Inputs.from_env(environ)
     files = expand_files(inputs.files, cwd)
-    refs_file: str | None = None
-    if files and inputs.references:
-        refs_path = work_dir / "references"
-        refs_path.write_text("".join(f"{ref}\n" for ref in inputs.references), encoding="utf-8")
-        refs_file = str(refs_path)
     # The CLI sees neither the inputs nor the secrets among them.
     cli_env = {k: v for k, v in environ.items() if not k.startswith("ML_")}
     if inputs.registry and not inputs.username:
@@ -112,7 +105,7 @@ def _run(environ: dict[str, str], reports: Reports, work_dir: Path, out: TextIO)
             cli_env["DOCKER_CONFIG"] = str(secrets_dir)
             # Searched before podman's files and the docker config, unless the user set it.
             cli_env.setdefault("REGISTRY_AUTH_FILE", str(config_path))
-        argv = build_argv(inputs, files, reports, refs_file)
+        argv = build_argv(inputs, files, reports)
         out.flush()
         with _environ(cli_env):
             return cli.main(argv)
@@ -131,12 +124,13 @@ def main(env: Mapping[str, str] | None = None) -> int:
     reports: Reports | None = None
     json_before: tuple[int, int] | None = None
     try:
-        work_dir = Path(
-            tempfile.mkdtemp(prefix="manifest-lint-", dir=environ.get("RUNNER_TEMP") or None)
+        # The reports' directory: readable as the umask says, like the reports in it.
+        work_dir = new_directory(
+            Path(environ.get("RUNNER_TEMP") or tempfile.gettempdir()), "manifest-lint-"
         )
         reports = report_paths(environ, Path.cwd(), work_dir)
         json_before = _identity(reports.json)
-        code = _run(environ, reports, work_dir, out)
+        code = _run(environ, reports, out)
     except InputError as exc:
         out.write(f"::error title=manifest-lint: invalid input::{escape_data(str(exc))}\n")
         code = ExitCode.USAGE_ERROR

@@ -9,18 +9,20 @@ class ExitCode(enum.IntEnum):
     """Exit codes; a pipeline can tell a policy violation from an outage."""
 
     OK = 0
-    #: A policy violation at or above ``--fail-on`` (``inspect``: ``--platform`` matched nothing).
+    #: A policy violation at or above ``--fail-on``.
     POLICY_FAILED = 1
     #: Bad command line, configuration, policy file or reference syntax.
     USAGE_ERROR = 2
-    #: Something could not be evaluated: registry unreachable, auth refused, broken image.
+    #: Something could not be evaluated: registry unreachable, auth refused, broken image
+    #: (``inspect``: the image has no platform ``--platform`` names).
     EVALUATION_ERROR = 3
 
 
 EXIT_CODES_HELP = """\
 exit codes:
   0  nothing at or above --fail-on
-  1  a policy violation at or above --fail-on (inspect: --platform matched nothing)
+  1  a policy violation at or above --fail-on
   2  usage or configuration error (bad flag, bad policy file, bad reference syntax)
-  3  could not evaluate something (registry unreachable, auth refused, broken image)
+  3  could not evaluate something (registry unreachable, auth refused, broken image;
+     inspect: the image has no platform --platform names)
 """

@@ -32,6 +32,11 @@ def inspect_command(argv: Sequence[str], out: TextIO) -> int:
             raise UsageError(str(exc)) from None
     if reference.transport not in sources:
         raise UsageError(f"no source for transport {reference.transport!r}")
+    if args.offline and reference.transport == "docker":
+        raise UsageError(
+            f"--offline: {args.reference} is read from a registry, and --offline asks none "
+            "(OCI layouts, oci:DIR and oci-archive:FILE, are read offline)"
+        )
     options = registry_options(args)
     with Registries(options, cache_option(args)) as registries, ThreadPoolExecutor(8) as pool:
         source = sources[reference.transport](reference, registries)
@@ -48,6 +53,7 @@ def inspect_command(argv: Sequence[str], out: TextIO) -> int:
                 f"manifest-lint: {reference} has no platform {platform} (platforms: {available})",
                 file=sys.stderr,
             )
-            return ExitCode.POLICY_FAILED
+            # Not a violation: there is nothing to show, the run could not do what it was asked.
+            return ExitCode.EVALUATION_ERROR
     (write_json if args.format == "json" else write_text)(document, out)
     return ExitCode.OK

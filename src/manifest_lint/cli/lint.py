@@ -15,7 +15,13 @@ from manifest_lint.cli.exit_codes import ExitCode
 from manifest_lint.cli.options import cache_option, registry_options
 from manifest_lint.cli.outputs import open_outputs, requested_outputs
 from manifest_lint.cli.parsers import blocked_plugins, build_lint_parser
-from manifest_lint.cli.targets import asks_registries, read_targets, scan_targets
+from manifest_lint.cli.targets import (
+    asks_registries,
+    check_arguments,
+    read_targets,
+    scan_targets,
+)
+from manifest_lint.config import ENV_VAR as CONFIG_ENV_VAR
 from manifest_lint.config import Config, load_config
 from manifest_lint.errors import UsageError
 from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
@@ -37,9 +43,11 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
     parser = build_lint_parser(sorted(reporter_factories), scan=scan)
     pm.hook.manifest_lint_add_options(parser=parser)
     args = parser.parse_args(argv)
+    if not scan:
+        check_arguments(args.references)
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
-    config = load_config(args.config, Path.cwd())
+    config = load_config(args.config, Path.cwd(), os.environ.get(CONFIG_ENV_VAR))
     fail_on = Severity.parse(args.fail_on) if args.fail_on else (config.fail_on or Severity.ERROR)
     pm.hook.manifest_lint_configure(options=args)
 
@@ -51,6 +59,11 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
         [name for value in args.select for name in value.split(",") if name.strip()],
     )
     backend_name, backend = _backend(host, args.cel_backend, config)
+    if args.show_config:
+        from manifest_lint.cli.show_config import write_config
+
+        write_config(out, args, config, fail_on, backend_name, policies)
+        return ExitCode.OK
     compiled = compile_policies(policies, backend, host.functions(), share=not args.offline)
     targets = read_targets(args, scan_targets(args.files) if scan else [])
     # Offline, nothing is fetched: the cache is neither read nor written.

@@ -46,19 +46,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.OK
     # Each command's module is imported when it runs: a command loads only what it uses.
     try:
-        if args_list[:1] == ["inspect"]:
+        from manifest_lint.cli.parsers import split_command
+
+        command, args_list = split_command(args_list)
+        if command == "inspect":
             from manifest_lint.cli.inspect import inspect_command
 
-            return inspect_command(args_list[1:], out)
-        if args_list[:1] == ["plugins"]:
+            return inspect_command(args_list, out)
+        if command == "plugins":
             from manifest_lint.cli.plugins import plugins_command
 
-            return plugins_command(args_list[1:], out)
+            return plugins_command(args_list, out)
         from manifest_lint.cli.lint import lint_command
 
-        if args_list[:1] == ["scan"]:
-            return lint_command(args_list[1:], out, scan=True)
-        return lint_command(args_list, out)
+        return lint_command(args_list, out, scan=command == "scan")
     except UsageError as exc:
         print(f"manifest-lint: error: {escape(str(exc), newlines=True)}", file=sys.stderr)
         return ExitCode.USAGE_ERROR

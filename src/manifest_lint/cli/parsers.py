@@ -93,6 +93,11 @@ def build_inspect_parser() -> argparse.ArgumentParser:
         metavar="OS/ARCH[/VARIANT]",
         help="show only this platform (normalised: arm64 == arm64/v8)",
     )
+    inspect.add_argument(
+        "--offline",
+        action="store_true",
+        help="ask no registry: only OCI layouts (oci:, oci-archive:) can be inspected",
+    )
     add_registry_options(inspect)
     add_plugin_options(inspect)
     return inspect
@@ -147,6 +152,16 @@ def build_lint_parser(
             "oci-archive:FILE[:TAG]",
         )
     parser.add_argument(
+        "--ref",
+        dest="ref",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="also lint this image reference"
+        + (", found in no file" if scan else "")
+        + " (repeatable; never taken for a command or an option)",
+    )
+    parser.add_argument(
         "--refs-file",
         metavar="FILE",
         help="read references from FILE, one per line ('-': standard input; "
@@ -170,7 +185,14 @@ def build_lint_parser(
     policies.add_argument(
         "--config",
         metavar="FILE",
-        help="configuration file (default: ./.manifest-lint.yaml if present)",
+        help="configuration file (default: $MANIFEST_LINT_CONFIG, else the nearest "
+        ".manifest-lint.yaml from the working directory up to the repository root)",
+    )
+    policies.add_argument(
+        "--show-config",
+        action="store_true",
+        help="print which configuration file is used and the settings in effect "
+        "(with the other options given), then exit",
     )
     policies.add_argument(
         "--fail-on",
@@ -194,7 +216,8 @@ def build_lint_parser(
         "-q",
         "--quiet",
         action="store_true",
-        help="text output: show only violations and errors, and the summary",
+        help="text output: show only violations and errors, and the summary (and one "
+        "line naming the references scan could not resolve)",
     )
     output.add_argument("--json", metavar="FILE", help="also write a JSON report to FILE")
     output.add_argument("--sarif", metavar="FILE", help="also write a SARIF 2.1.0 report to FILE")
@@ -229,6 +252,53 @@ def build_lint_parser(
     add_registry_options(parser)
     add_plugin_options(parser)
     return parser
+
+
+#: The subcommands; any other first word is an image reference of the default command.
+COMMANDS = ("scan", "inspect", "plugins")
+
+
+def split_command(argv: Sequence[str]) -> tuple[str, list[str]]:
+    """``(command, its arguments)``: the command is the first word that is neither an
+    option nor an option's value, when it names one of :data:`COMMANDS` (``""``, the
+    lint command, otherwise); options written before it are kept, in order.
+
+    Which options take a value is read from the parsers themselves (their long
+    options may be abbreviated, as argparse allows). Options that plugins add are
+    not known here: written before the command, such an option's value would be
+    taken for the first word, and the command word then fails as a reference.
+    """
+    takes_value: dict[str, bool] = {}
+    for parser in (build_lint_parser(), build_lint_parser(scan=True), build_inspect_parser()):
+        for action in parser._actions:  # argparse has no public list of them
+            for option in action.option_strings:
+                takes_value[option] = action.nargs != 0
+    long_options = [option for option in takes_value if option.startswith("--")]
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word == "--":
+            break  # what follows is references or files, never a command
+        if word.startswith("--"):
+            name = word.partition("=")[0]
+            matches = [o for o in long_options if o == name] or [
+                o for o in long_options if o.startswith(name)
+            ]
+            if "=" not in word and len(matches) == 1 and takes_value[matches[0]]:
+                index += 1  # its value is the next word
+        elif word.startswith("-") and word != "-":
+            # A cluster of short options (-qp no:NAME): a value is the rest of the word,
+            # or the next word.
+            for position, letter in enumerate(word[1:], start=2):
+                if takes_value.get(f"-{letter}", False):
+                    index += position == len(word)
+                    break
+        else:
+            if word in COMMANDS:
+                return word, [*argv[:index], *argv[index + 1 :]]
+            break
+        index += 1
+    return "", list(argv)
 
 
 def blocked_plugins(argv: Sequence[str]) -> list[str]:

@@ -58,11 +58,27 @@ def asks_registries(targets: Sequence[Target], sources: Mapping[str, SourceOpene
     return False
 
 
+def check_arguments(references: Sequence[str]) -> None:
+    """A reference argument spelled like a command is taken for a misplaced command:
+    a usage error, with the spelling that means the image."""
+    from manifest_lint.cli.parsers import COMMANDS
+
+    for reference in references:
+        if reference in COMMANDS:
+            raise UsageError(
+                f"{reference!r} is a command, not an image reference here: write "
+                f"'manifest-lint {reference} ...' with the command first (options may come "
+                f"before it), or docker.io/library/{reference} to lint an image named "
+                f"{reference}"
+            )
+
+
 def read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
     from manifest_lint.results import Location
     from manifest_lint.runner import Target
 
-    targets = found + [Target(ref) for ref in getattr(args, "references", ())]
+    arguments = [*getattr(args, "references", ()), *args.ref]
+    targets = found + [Target(ref) for ref in arguments]
     if args.refs_file:
         try:
             if args.refs_file == "-":

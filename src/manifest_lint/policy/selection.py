@@ -8,7 +8,7 @@ from pathlib import Path
 
 from manifest_lint.config import Config
 from manifest_lint.errors import ConfigError, UsageError
-from manifest_lint.policy.files import Policy, load_policies
+from manifest_lint.policy.files import Policy, load_policies, policy_files
 
 
 def select_policies(
@@ -18,7 +18,10 @@ def select_policies(
     select: Sequence[str],
 ) -> list[Policy]:
     by_name: dict[str, Policy] = {}
-    for policy in [*registered, *load_policies([*config.policy_paths, *extra_paths])]:
+    for policy in [
+        *registered,
+        *load_policies(_distinct_files([*config.policy_paths, *extra_paths])),
+    ]:
         if policy.name in by_name:
             first = by_name[policy.name]
             raise UsageError(
@@ -53,3 +56,14 @@ def select_policies(
     if not chosen:
         raise UsageError("no policy is enabled")
     return chosen
+
+
+def _distinct_files(paths: Sequence[Path]) -> list[Path]:
+    """The policy files ``paths`` name, each file once (by its resolved path, as first
+    written): the configuration and ``--policy`` may both name one file, or a
+    directory and a file in it. Two files that name one policy stay an error."""
+    files: dict[Path, Path] = {}
+    for path in paths:
+        for file in policy_files(path):
+            files.setdefault(file.resolve(), file)
+    return list(files.values())

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from manifest_lint.reporters import RunInfo
 from manifest_lint.reporters.escape import escape
-from manifest_lint.results import Finding, Outcome, ReferenceResult, Severity, Summary
+from manifest_lint.results import REFERENCE, Finding, Outcome, ReferenceResult, Severity, Summary
 
 _COLOURS = {"PASS": "32", "FAIL": "31;1", "ERROR": "31;1", "WARN": "33", "INFO": "36", "SKIP": "2"}
 
@@ -20,11 +20,26 @@ def label(finding: Finding, fail_on: Severity) -> str:
     return finding.outcome.name
 
 
+#: ``-q``: unresolved references named on the summary line about them.
+_SHOWN = 5
+
+
+def _place(result: ReferenceResult) -> str:
+    """``path:line:column`` of a result found in a file, else its reference."""
+    loc = result.location
+    if loc is None:
+        return result.reference
+    return f"{loc.path}:{loc.line}:{loc.column}" if loc.line else loc.path
+
+
 class TextReporter:
     def __init__(self, stream: TextIO, run: RunInfo) -> None:
         self.stream = stream
         self.run = run
         self.colour = run.tty and not os.environ.get("NO_COLOR")
+        #: ``-q``: the references skipped unresolved (a build argument or variable with
+        #: no value), as "where (why)", told in one line at the end.
+        self.unresolved: list[str] = []
 
     def _paint(self, text: str, key: str) -> str:
         if not self.colour:
@@ -35,6 +50,11 @@ class TextReporter:
         w = self.stream.write
         findings = result.findings
         if self.run.quiet:
+            self.unresolved += [
+                f"{_place(result)} ({finding.message})"
+                for finding in findings
+                if finding.name == REFERENCE and finding.outcome is Outcome.SKIP
+            ]
             # Only what needs attention: violations and errors.
             findings = tuple(f for f in findings if f.outcome in (Outcome.FAIL, Outcome.ERROR))
             if not findings:
@@ -56,7 +76,14 @@ class TextReporter:
         self.stream.flush()
 
     def finish(self, summary: Summary) -> None:
-        self.stream.write("\n" + "\n".join(summary.lines()) + "\n")
+        self.stream.write("\n")
+        if self.unresolved:
+            count = len(self.unresolved)
+            shown = "; ".join(self.unresolved[:_SHOWN])
+            more = f"; and {count - _SHOWN} more (all without -q)" if count > _SHOWN else ""
+            noun = "reference" if count == 1 else "references"
+            self.stream.write(escape(f"{count} {noun} skipped, unresolved: {shown}{more}") + "\n")
+        self.stream.write("\n".join(summary.lines()) + "\n")
         for host, stats in summary.registries.items():
             methods = ", ".join(f"{n} {m}" for m, n in stats["requests"].items()) or "none"
             line = f"{host}: {methods}; {stats['manifestGets']} counted pulls (manifest GETs)"
