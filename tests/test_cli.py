@@ -262,11 +262,12 @@ def test_quiet_scan_still_names_the_references_it_could_not_resolve(
             for n in range(1, 5)
         ),
     ]
-    blank, line, summary = out.splitlines()
+    blank, line, results, summary = out.splitlines()
     assert (blank, line) == (
         "",
         f"7 references skipped, unresolved: {'; '.join(skipped)}; and 2 more (all without -q)",
     )
+    assert results.startswith("13 results: ")  # the pinned reference has 6, the 7 skips 1 each
     assert summary.startswith("8 references: ")
 
 
