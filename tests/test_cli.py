@@ -204,7 +204,7 @@ def test_inspect_of_a_platform_the_image_lacks_exits_3_naming_its_platforms(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"manifest-lint: {EXAMPLE} has no platform linux/mips "
+        f"manifest-lint: error: {EXAMPLE} has no platform linux/mips "
         "(platforms: linux/amd64, linux/arm/v7, linux/arm64)\n"
     )
 

@@ -291,7 +291,7 @@ def test_platform_filter_without_a_match_exits_3_naming_the_platforms(
     assert result.code == 3
     assert result.out == ""
     assert result.err == (
-        f"manifest-lint: {reference} has no platform linux/mips "
+        f"manifest-lint: error: {reference} has no platform linux/mips "
         f"(platforms: {', '.join(FOUR_PLATFORMS)})\n"
     )
 

@@ -16,6 +16,7 @@ from manifest_lint.image.platforms import PlatformFormatError, parse_platform
 from manifest_lint.image.reference import parse_reference
 from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
 from manifest_lint.policy.document import build_document
+from manifest_lint.reporters.escape import escape
 from manifest_lint.sources.load import load_image
 from manifest_lint.sources.registry.registries import Registries
 
@@ -49,10 +50,9 @@ def inspect_command(argv: Sequence[str], out: TextIO) -> int:
         document = filter_platform(document, platform)
         if not document["image"]["manifests"]:
             available = ", ".join(document["image"]["platforms"]) or "none"
-            print(
-                f"manifest-lint: {reference} has no platform {platform} (platforms: {available})",
-                file=sys.stderr,
-            )
+            message = f"{reference} has no platform {platform} (platforms: {available})"
+            # Platform names come from the registry: escaped like every output for people.
+            print(f"manifest-lint: error: {escape(message)}", file=sys.stderr)
             # Not a violation: there is nothing to show, the run could not do what it was asked.
             return ExitCode.EVALUATION_ERROR
     (write_json if args.format == "json" else write_text)(document, out)
