@@ -143,8 +143,8 @@ def build_lint_parser(
             "references",
             nargs="*",
             metavar="REF",
-            help="image references: NAME[:TAG][@DIGEST], oci:DIR[:TAG|@DIGEST], "
-            "oci-archive:FILE[:TAG]",
+            help="image references: NAME[:TAG][@DIGEST], oci:DIR[:TAG][@DIGEST], "
+            "oci-archive:FILE[:TAG][@DIGEST]",
         )
     parser.add_argument(
         "--refs-file",
