@@ -144,7 +144,7 @@ def build_lint_parser(
             nargs="*",
             metavar="REF",
             help="image references: NAME[:TAG][@DIGEST], oci:DIR[:TAG][@DIGEST], "
-            "oci-archive:FILE[:TAG][@DIGEST]",
+            "and oci-archive:FILE with the same [:TAG][@DIGEST]",
         )
     parser.add_argument(
         "--refs-file",
