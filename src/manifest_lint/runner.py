@@ -213,7 +213,8 @@ def _finish(
         digest=image.digest,
         findings=tuple(findings),
         location=target.location,
-        platforms=tuple(document["image"]["platforms"]),
+        # One per platform manifest (two Windows builds of windows/amd64 are two).
+        platforms=tuple(sorted(m["platform"]["name"] for m in document["image"]["manifests"])),
     )
 
 

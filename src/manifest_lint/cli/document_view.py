@@ -52,12 +52,13 @@ def write_text(document: dict[str, Any], out: TextIO) -> None:
     w(f"  digest       {image['digest']}\n")
     w(f"  media type   {image['mediaType']} ({kind}, {_size(image['size'])})\n")
     w(f"  pinned       {'yes' if ref['pinned'] else 'no'}\n")
-    w(f"  platforms    {', '.join(image['platforms']) or '(none)'}\n")
+    names = sorted(m["platform"]["name"] for m in image["manifests"])  # one per row below
+    w(f"  platforms    {', '.join(names) or '(none)'}\n")
     _annotations(out, image["annotations"], "  ")
     for m in image["manifests"]:
         cfg = m["config"]
         w(f"\n  {m['platform']['name']}")
-        if m["platform"]["osVersion"]:
+        if m["platform"]["osVersion"] and m["platform"]["osVersion"] not in m["platform"]["name"]:
             w(f" (os.version {m['platform']['osVersion']})")
         w(f"\n    manifest   {m['digest']} ({m['mediaType']})\n")
         w(f"    layers     {m['layerCount']}, {_size(m['totalSize'])}\n")
