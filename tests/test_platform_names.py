@@ -146,10 +146,14 @@ def test_from_the_registry(
     registry: RegistryServer,
     builds: Built,
 ) -> None:
+    """Cold, then from the cache (documents kept by digest): the same two builds."""
     ref = push(registry.url, "names/windows-builds", builds, "v1").reference
     doc = inspect_json(capsys, ref)
     assert [m["platform"]["name"] for m in doc["image"]["manifests"]] == NAMES
-    result = lint_json(capsys, tmp_path, ref)
-    assert sorted(f["name"] for f in result["findings"] if f["policy"] == "platform-name") == (
+    cold = lint_json(capsys, tmp_path, ref)
+    assert sorted(f["name"] for f in cold["findings"] if f["policy"] == "platform-name") == (
         sorted(f"platform-name[{n}]" for n in NAMES)
     )
+    warm = lint_json(capsys, tmp_path, ref)
+    assert warm["findings"] == cold["findings"]
+    assert inspect_json(capsys, ref) == doc
