@@ -21,7 +21,9 @@ time, see :data:`GNU_TIME`):
   manifest-lint fetches (index by tag, each platform manifest and config by digest),
   no verification, no policies, at each ``--floor-concurrency``;
 * digest references (``repo@sha256:...``) cold, then warm;
-* peak RSS of a warm run over ``--rss-refs`` references (the tags repeated);
+* peak RSS of a warm run over ``--rss-refs`` distinct references (``repo:rssN@DIGEST``
+  over the pushed indexes: a reference given twice is read once a run, so repeating
+  the tags would measure ``--refs`` results; the digest is what is read);
 * the skopeo loop a user would write, on ``--skopeo-sample`` tags, extrapolated;
 
 counts every run's requests in the registry's access log, and prints the ratios
@@ -407,7 +409,7 @@ def _run(args: argparse.Namespace, registry: RegistryServer, work: Path) -> int:
     rss_refs = work / "rss-refs.txt"
     with open(rss_refs, "w") as handle:
         for i in range(args.rss_refs):
-            handle.write(f"{host}/{workload.REPO}:{docs[i % n].tag}\n")
+            handle.write(f"{host}/{workload.REPO}:rss{i}@{docs[i % n].index}\n")
     expected_gets = sum(d.count for d in docs)
 
     bench = Bench(args, registry, work)

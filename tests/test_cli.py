@@ -80,7 +80,8 @@ def test_the_command_ends_with_every_byte_written_and_its_exit_code(tmp_path: Pa
     """console_main ends the process without tearing the interpreter down: what was
     written must still arrive whole, and the exit code must be main()'s."""
     refs = tmp_path / "refs.txt"
-    refs.write_text("oci:examples/multiarch:1.0\n" * 300)
+    # 300 different references (one given twice is read and reported once), one image.
+    refs.write_text("".join(f"oci:{'./' * i}examples/multiarch:1.0\n" for i in range(300)))
     done = _command("--format", "json", "--refs-file", str(refs), "--no-cache")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)  # whole: every line of a large report flushed

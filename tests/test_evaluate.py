@@ -21,7 +21,7 @@ from manifest_lint.errors import PolicyError
 from manifest_lint.image.reference import parse_reference
 from manifest_lint.policy.compile import compile_policy
 from manifest_lint.policy.document import build_document
-from manifest_lint.policy.evaluate import evaluate, platform_labels
+from manifest_lint.policy.evaluate import evaluate
 from manifest_lint.policy.files import parse_policies
 from manifest_lint.results import Finding, Outcome, Severity
 from manifest_lint.sources.layout import LayoutSource
@@ -444,16 +444,12 @@ def test_platform_names_are_unique_even_for_entries_of_the_same_platform(
     assert [f.outcome for f in found][:3] == [Outcome.PASS, Outcome.FAIL, Outcome.PASS]
 
 
-def test_platform_labels_plain_names_when_unique() -> None:
-    manifests = [
-        {"platform": {"name": "linux/amd64", "osVersion": ""}, "digest": "sha256:" + "a" * 64},
-        {
-            "platform": {"name": "windows/amd64", "osVersion": "10.0.1"},
-            "digest": "sha256:" + "b" * 64,
-        },
-    ]
-    assert platform_labels(manifests) == ["linux/amd64", "windows/amd64"]
-    assert platform_labels([]) == []
+def test_platform_names_are_the_documents(same_platform_doc: Document) -> None:
+    """Result names are ``platform.name`` of the document: one name, not two."""
+    spec = "  scope: platform\n" + validations(check("platform.layerCount == 1"))
+    found = run("cel-expr-python", spec, same_platform_doc)
+    manifests = same_platform_doc["image"]["manifests"]
+    assert [f.name for f in found] == [f"p[{m['platform']['name']}]" for m in manifests]
 
 
 # --------------------------------------------------------------------------- now

@@ -120,6 +120,64 @@ def test_directory_by_digest_of_a_manifest_not_in_index_json(
     assert doc["image"]["platforms"] == ["linux/arm/v7"]  # from the config
 
 
+def test_directory_by_tag_and_digest(
+    capsys: pytest.CaptureFixture[str], index_layout: Path, oci_index: Built
+) -> None:
+    """``oci:DIR:TAG@DIGEST``, the form pinned-digest suggests, reads the digest and
+    keeps the tag."""
+    doc = inspect_json(capsys, f"oci:{index_layout}:v1@{oci_index.digest}")
+    assert (doc["ref"]["path"], doc["ref"]["tag"]) == (str(index_layout), "v1")
+    assert doc["ref"]["digest"] == doc["image"]["digest"] == oci_index.digest
+    assert doc["ref"]["pinned"] is True
+    assert doc["image"]["platforms"] == FOUR_PLATFORMS
+
+
+def test_archive_by_tag_and_digest(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, oci_index: Built
+) -> None:
+    archive = write_layout_archive(tmp_path / "image.tar", oci_index, ["v1", "latest"])
+    doc = inspect_json(capsys, f"oci-archive:{archive}:latest@{oci_index.digest}")
+    assert (doc["ref"]["transport"], doc["ref"]["tag"]) == ("oci-archive", "latest")
+    assert doc["image"]["digest"] == oci_index.digest
+
+
+def test_tag_that_names_another_digest_is_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, oci_index: Built
+) -> None:
+    other = CASES["config"]()
+    root = write_layout(tmp_path / "two", oci_index, "v1")
+    first = json.loads((root / "index.json").read_text())
+    write_layout(root, other, "v2")  # adds its blobs, replaces index.json
+    second = json.loads((root / "index.json").read_text())
+    second["manifests"] = first["manifests"] + second["manifests"]
+    (root / "index.json").write_text(json.dumps(second))
+    message = inspect_error(capsys, f"oci:{root}:v1@{other.digest}")
+    assert message == (
+        f"OCI layout {root}: tag 'v1' names {oci_index.digest}, not {other.digest}; "
+        "write the tag or the digest alone, or both as the layout has them"
+    )
+    message = inspect_error(capsys, f"oci:{root}:v3@{other.digest}")
+    assert message == f"OCI layout {root} has no image tagged 'v3' (tags: v1, v2)"
+
+
+def test_directory_whose_name_holds_a_colon_by_digest(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, oci_index: Built
+) -> None:
+    """``oci:a:b@DIGEST`` read the directory ``a:b`` before TAG@DIGEST was accepted;
+    where only that exists, it still does (``ref`` shows the reference as parsed)."""
+    root = write_layout(tmp_path / "app:2024", oci_index, "v1")
+    doc = inspect_json(capsys, f"oci:{root}@{oci_index.digest}")
+    assert (doc["ref"]["path"], doc["ref"]["tag"]) == (str(tmp_path / "app"), "2024")
+    assert doc["image"]["digest"] == oci_index.digest
+    # Where both exist, the tag form wins: the directory app, its tag 2024.
+    other = CASES["config"]()
+    write_layout(tmp_path / "app", other, "2024")
+    assert inspect_error(capsys, f"oci:{root}@{oci_index.digest}") == (
+        f"OCI layout {tmp_path / 'app'}: tag '2024' names {other.digest}, not "
+        f"{oci_index.digest}; write the tag or the digest alone, or both as the layout has them"
+    )
+
+
 @pytest.mark.parametrize("tag", [None, "only"])
 def test_directory_with_one_image_needs_no_tag(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, tag: str | None

@@ -134,6 +134,12 @@ def test_parse_registry_reference(
         (f"oci:/tmp/x@sha256:{H64}", "oci", "/tmp/x", "", f"sha256:{H64}"),
         ("oci-archive:image.tar", "oci-archive", "image.tar", "", ""),
         ("oci-archive:out/image.tar:1.0", "oci-archive", "out/image.tar", "1.0", ""),
+        # TAG@DIGEST, as pinned-digest suggests it: both kept, the digest is what is read.
+        (f"oci:dir:1.0@sha256:{H64}", "oci", "dir", "1.0", f"sha256:{H64}"),
+        (f"oci-archive:a.tar:1.0@sha256:{H64}", "oci-archive", "a.tar", "1.0", f"sha256:{H64}"),
+        # A full ref.name as the tag: the tag starts at the first ':'.
+        ("oci:dir:example.com/app:1.0", "oci", "dir", "example.com/app:1.0", ""),
+        (f"oci:d:example.com/a:1@sha256:{H64}", "oci", "d", "example.com/a:1", f"sha256:{H64}"),
     ],
 )
 def test_parse_layout_reference(

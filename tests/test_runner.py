@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,11 +74,14 @@ def _plan(concurrency: int) -> runner.Plan:
 
 
 def _targets(count: int) -> list[runner.Target]:
-    local = f"oci:{LAYOUT}:1.0"
-    remote = "remote:example"
-    return [
-        runner.Target(local if i % 3 else remote, Location("refs.txt", i + 1)) for i in range(count)
-    ]
+    """``count`` different references (one written the same way twice is read once):
+    two of three the example layout, spelled with more ``/.`` each time, and every
+    third a remote one."""
+
+    def reference(i: int) -> str:
+        return f"oci:{LAYOUT}{'/.' * i}:1.0" if i % 3 else f"remote:example{i}"
+
+    return [runner.Target(reference(i), Location("refs.txt", i + 1)) for i in range(count)]
 
 
 @pytest.mark.parametrize("concurrency", [1, 4, 16])
@@ -92,11 +95,44 @@ def test_every_reference_is_reported_in_order(concurrency: int) -> None:
     assert all(r.digest.startswith("sha256:") for r in recorder.results)
     local, remote = recorder.results[1], recorder.results[0]
     assert local.digest == remote.digest
+    assert len({r.reference for r in recorder.results}) == 60
     # One image, read either way: the same outcomes (messages quote the reference).
     assert [(f.policy, f.platform, f.outcome) for f in local.findings] == [
         (f.policy, f.platform, f.outcome) for f in remote.findings
     ]
     assert {f.outcome for f in local.findings} <= {Outcome.PASS, Outcome.FAIL, Outcome.SKIP}
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+@pytest.mark.parametrize("offline", [False, True])
+def test_a_reference_given_again_is_checked_once_and_reported_at_each_place(
+    monkeypatch: pytest.MonkeyPatch, concurrency: int, offline: bool
+) -> None:
+    checked: list[str] = []
+    real = runner.check
+
+    def recording(target: runner.Target, *args: Any) -> Any:
+        checked.append(target.reference)
+        return real(target, *args)
+
+    monkeypatch.setattr(runner, "check", recording)
+    local, remote = f"oci:{LAYOUT}:1.0", "remote:example"
+    written = [local, remote, local, local, remote, "remote:other", local]
+    targets = [runner.Target(r, Location("Dockerfile", i + 1)) for i, r in enumerate(written)]
+    # A target whose variable has no default is its own (the same text elsewhere is not).
+    targets.append(runner.Target(local, Location("Dockerfile", 99), problem="needs ARG"))
+    recorder = _Recorder()
+    plan = replace(_plan(concurrency), offline=offline)
+    with Registries() as registries:
+        summary = runner.run(plan, targets, registries, [recorder])
+    assert sorted(checked) == sorted([local, remote, "remote:other", local])
+    assert summary.references == len(targets)
+    assert [r.location for r in recorder.results] == [t.location for t in targets]
+    assert [r.reference for r in recorder.results] == [t.reference for t in targets]
+    first = recorder.results[0]
+    for again in (recorder.results[2], recorder.results[3], recorder.results[6]):
+        assert (again.digest, again.findings) == (first.digest, first.findings)
+    assert recorder.results[7].findings[0].outcome is Outcome.SKIP
 
 
 def test_a_local_image_is_read_as_local_and_a_remote_one_is_not(

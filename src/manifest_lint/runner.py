@@ -1,8 +1,10 @@
 """One lint run: references in, results out to every reporter as each is ready.
 
-Each reference ends as exactly one :class:`ReferenceResult`, whatever happens to
+Each target ends as exactly one :class:`ReferenceResult`, whatever happens to
 it or to the others: a reference that does not parse or cannot be read gets an
-ERROR result, so every report names every reference given.
+ERROR result, so every report names every reference given. A reference given more
+than once (one base image in many Dockerfiles) is resolved and evaluated once, and
+each of its targets gets that result at its own location.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -74,9 +76,6 @@ class Plan:
     #: Whether image configs are fetched (only when some policy may read them).
     configs: bool = True
     timer: Timer = field(default_factory=lambda: Timer())
-    #: ``--offline``: (normalized, registry, findings) by registry reference as written
-    #: (see :func:`_offline`).
-    offline_results: dict[str, tuple[str, str, tuple[Finding, ...]]] = field(default_factory=dict)
 
     @functools.cached_property
     def offline_policies(self) -> tuple[list[CompiledPolicy], list[Finding]]:
@@ -123,36 +122,32 @@ def _error(
 
 
 def _offline(target: Target, reference: Reference, plan: Plan) -> ReferenceResult:
-    """The result of a registry reference without asking the registry.
-
-    Offline, what policies see is the reference alone, so a reference written the
-    same way twice (one base image in many Dockerfiles) is evaluated once a run
-    (:func:`_offline_again` gives the others their result)."""
+    """The result of a registry reference without asking the registry."""
     runnable, skipped = plan.offline_policies
     document = offline_document(reference)
     started = time.thread_time()
     found = evaluate(runnable, document, plan.now)
     plan.timer.add(time.thread_time() - started)
-    known = (str(reference), reference.registry, (*found, *skipped))
-    plan.offline_results[target.reference] = known
-    return _offline_result(target, known)
-
-
-def _offline_again(target: Target, plan: Plan) -> ReferenceResult | None:
-    """The result of a registry reference already evaluated offline, at this place."""
-    known = plan.offline_results.get(target.reference)
-    return None if known is None else _offline_result(target, known)
-
-
-def _offline_result(target: Target, known: tuple[str, str, tuple[Finding, ...]]) -> ReferenceResult:
-    normalized, registry, findings = known
     return ReferenceResult(
         target.reference,
-        normalized=normalized,
-        registry=registry,
-        findings=findings,
+        normalized=str(reference),
+        registry=reference.registry,
+        findings=(*found, *skipped),
         location=target.location,
     )
+
+
+def _shared(target: Target) -> bool:
+    """Whether the target's result depends on its reference alone (not on why the file
+    it came from could not be read, or on what its variable lacks)."""
+    return not (target.error or target.problem)
+
+
+def _at(result: ReferenceResult, target: Target) -> ReferenceResult:
+    """``result`` (of an earlier target with the same reference) at ``target``'s place."""
+    if result.location == target.location:
+        return result
+    return replace(result, location=target.location)
 
 
 def check(
@@ -164,10 +159,6 @@ def check(
     if target.problem:
         skipped = Finding(REFERENCE, Outcome.SKIP, Severity.INFO, target.problem)
         return ReferenceResult(target.reference, findings=(skipped,), location=target.location)
-    if plan.offline:
-        again = _offline_again(target, plan)
-        if again is not None:
-            return again
     try:
         reference = parse_reference(target.reference, plan.sources)
     except InvalidReferenceError as exc:
@@ -222,7 +213,8 @@ def _finish(
         digest=image.digest,
         findings=tuple(findings),
         location=target.location,
-        platforms=tuple(document["image"]["platforms"]),
+        # One per platform manifest (two Windows builds of windows/amd64 are two).
+        platforms=tuple(sorted(m["platform"]["name"] for m in document["image"]["manifests"])),
     )
 
 
@@ -268,7 +260,16 @@ def run(
     if plan.offline:
         # Nothing waits for a network: threads would only hand the GIL around (and
         # importing concurrent.futures, which imports logging, costs a pre-commit run).
-        report(check(t, plan, registries, None) for t in targets)
+        done: dict[str, ReferenceResult] = {}
+
+        def once(target: Target) -> ReferenceResult:
+            if not _shared(target):
+                return check(target, plan, registries, None)
+            if target.reference not in done:
+                done[target.reference] = check(target, plan, registries, None)
+            return _at(done[target.reference], target)
+
+        report(once(t) for t in targets)
     else:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -288,15 +289,27 @@ def run(
             # against 1.05-1.06 s: that CPU work waited in input order behind the
             # network); warm digest refs 10 % faster (0.70 s against 0.77 s). The Events
             # gained nothing over this deque; no net gain on cold or warm runs.)
-            pending: deque[Future[ReferenceResult]] = deque()
+            pending: deque[tuple[Future[ReferenceResult], Target]] = deque()
+            # One future per reference as written, for the whole run: a reference seen
+            # again waits for the first one's result (kept: one small result each).
+            started: dict[str, Future[ReferenceResult]] = {}
+
+            def start(target: Target) -> Future[ReferenceResult]:
+                if not _shared(target):
+                    return refs.submit(check, target, plan, registries, docs)
+                if target.reference not in started:
+                    started[target.reference] = refs.submit(check, target, plan, registries, docs)
+                return started[target.reference]
 
             def in_order() -> Iterator[ReferenceResult]:
                 for target in targets:
-                    pending.append(refs.submit(check, target, plan, registries, docs))
+                    pending.append((start(target), target))
                     if len(pending) >= AHEAD * workers:
-                        yield pending.popleft().result()
+                        future, at = pending.popleft()
+                        yield _at(future.result(), at)
                 while pending:
-                    yield pending.popleft().result()
+                    future, at = pending.popleft()
+                    yield _at(future.result(), at)
 
             try:
                 report(in_order())

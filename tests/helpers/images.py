@@ -693,6 +693,28 @@ def windows_index_case() -> Built:
     )
 
 
+#: A later Windows Server build (ltsc2022), beside :data:`WINDOWS_OS_VERSION` (ltsc2019).
+WINDOWS_LATER_OS_VERSION = "10.0.20348.5622"
+
+
+def windows_builds_case() -> Built:
+    """An OCI index with two Windows builds of one os/arch (``windows/amd64`` for
+    ltsc2019 and ltsc2022, 1 and 2 layers, as .NET and PowerShell images ship) and a
+    linux/amd64 (3). Not in :data:`CASES`: its facts could not tell the two
+    Windows entries apart (:class:`Facts` is keyed by ``os/arch``)."""
+    builds = [
+        build_manifest(
+            Platform("windows", "amd64", os_version=version),
+            layers=layers,
+            working_dir="C:\\",
+            seed=f"windows-builds-{version}",
+        )
+        for version, layers in ((WINDOWS_OS_VERSION, 1), (WINDOWS_LATER_OS_VERSION, 2))
+    ]
+    linux = build_manifest("linux/amd64", layers=3, seed="windows-builds")
+    return build_index([*builds, linux], annotations=ANNOTATIONS)
+
+
 CONFIG_LABELS = {
     "org.opencontainers.image.title": "manifest-lint fixture",
     "org.opencontainers.image.licenses": "Apache-2.0",
@@ -1059,6 +1081,7 @@ __all__ = [
     "oci_index_case",
     "oci_manifest_case",
     "push",
+    "windows_builds_case",
     "windows_index_case",
     "write_layout",
     "write_layout_archive",

@@ -60,12 +60,13 @@ def write_text(document: dict[str, Any], out: TextIO) -> None:
     w(f"  digest       {e(image['digest'])}\n")
     w(f"  media type   {e(image['mediaType'])} ({kind}, {_size(image['size'])})\n")
     w(f"  pinned       {'yes' if ref['pinned'] else 'no'}\n")
-    w(f"  platforms    {e(', '.join(image['platforms'])) or '(none)'}\n")
+    names = sorted(m["platform"]["name"] for m in image["manifests"])  # one per row below
+    w(f"  platforms    {e(', '.join(names)) or '(none)'}\n")
     _annotations(out, image["annotations"], "  ")
     for m in image["manifests"]:
         cfg = m["config"]
         w(f"\n  {e(m['platform']['name'])}")
-        if m["platform"]["osVersion"]:
+        if m["platform"]["osVersion"] and m["platform"]["osVersion"] not in m["platform"]["name"]:
             w(f" (os.version {e(m['platform']['osVersion'])})")
         w(f"\n    manifest   {e(m['digest'])} ({e(m['mediaType'])})\n")
         w(f"    layers     {m['layerCount']}, {_size(m['totalSize'])}\n")

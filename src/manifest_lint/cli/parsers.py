@@ -148,8 +148,8 @@ def build_lint_parser(
             "references",
             nargs="*",
             metavar="REF",
-            help="image references: NAME[:TAG][@DIGEST], oci:DIR[:TAG|@DIGEST], "
-            "oci-archive:FILE[:TAG]",
+            help="image references: NAME[:TAG][@DIGEST], oci:DIR[:TAG][@DIGEST], "
+            "and oci-archive:FILE with the same [:TAG][@DIGEST]",
         )
     parser.add_argument(
         "--ref",

@@ -97,4 +97,17 @@ def read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
                 targets.append(Target(text, Location(path, number, column)))
     if not targets and not getattr(args, "files", None):
         raise UsageError("no image references given (REF..., or --refs-file FILE)")
-    return targets
+    return found + _first_occurrences(targets[len(found) :])
+
+
+def _first_occurrences(targets: list[Target]) -> list[Target]:
+    """Arguments and ``--refs-file`` lines, each reference (as written) once, at its
+    first occurrence: a list of references is a set to check, not places to report
+    (``scan``'s findings are; the runner still evaluates those once)."""
+    seen: set[str] = set()
+    out = []
+    for target in targets:
+        if target.reference not in seen:
+            seen.add(target.reference)
+            out.append(target)
+    return out

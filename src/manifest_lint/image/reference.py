@@ -8,8 +8,8 @@ Accepted forms::
     localhost:5000/x/y@sha256:<64 hex>
     host:port/repo:tag@sha256:<64 hex>       (tag and digest both kept)
     docker://REFERENCE                       (explicit registry transport)
-    oci:DIR[:tag|@digest]                    (OCI image layout directory)
-    oci-archive:FILE[:tag|@digest]           (tar of an OCI image layout)
+    oci:DIR[:tag][@digest]                   (OCI image layout directory)
+    oci-archive:FILE[:tag][@digest]          (tar of an OCI image layout)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from manifest_lint.errors import InvalidReferenceError
 from manifest_lint.image.digest import Digest, DigestFormatError
 
-#: The built-in transports; plugins may add more (written ``name:PATH[:TAG|@DIGEST]``).
+#: The built-in transports; plugins may add more (written ``name:PATH[:TAG][@DIGEST]``).
 Transport = str
 LAYOUT_TRANSPORTS = ("oci-archive", "oci")
 
@@ -91,7 +91,7 @@ def parse_reference(text: str, transports: Iterable[str] = ()) -> Reference:
     """Parse and normalise ``text``; raise :class:`InvalidReferenceError` saying what and where.
 
     ``transports`` names further path-like transports (registered by plugins) that are
-    written ``name:PATH[:TAG|@DIGEST]`` like ``oci:``.
+    written ``name:PATH[:TAG][@DIGEST]`` like ``oci:``.
     """
     if not text or not text.strip():
         raise InvalidReferenceError(text, "reference is empty")
@@ -150,19 +150,23 @@ def _require(pattern: re.Pattern[str], text: str, raw: str, start: int, allowed:
 
 
 def _parse_layout(raw: str, transport: Transport, start: int) -> Reference:
+    """``PATH[:TAG][@DIGEST]``: the digest follows the last '@', the tag the first ':'
+    before it (so a tag may be a full name, ``example.com/app:1.0``, as
+    ``org.opencontainers.image.ref.name`` often is). A path that itself holds a ':' is
+    read as ``PATH:TAG`` too; the layout source reads it whole when only that exists
+    (:class:`~manifest_lint.sources.layout.LayoutSource`)."""
     rest = raw[start:]
     tag = digest = ""
     at = rest.rfind("@")
     if at != -1 and ":" in rest[at:]:
         digest = _parse_digest(raw, rest[at + 1 :], start + at + 1)
         rest = rest[:at]
-    else:
-        colon = rest.find(":")
-        if colon != -1:
-            tag = rest[colon + 1 :]
-            if not tag:
-                raise InvalidReferenceError(raw, "tag is empty after ':'", start + colon + 1)
-            rest = rest[:colon]
+    colon = rest.find(":")
+    if colon != -1:
+        tag = rest[colon + 1 :]
+        if not tag:
+            raise InvalidReferenceError(raw, "tag is empty after ':'", start + colon + 1)
+        rest = rest[:colon]
     if not rest:
         raise InvalidReferenceError(raw, f"{transport}: needs a path", start)
     return Reference(raw, transport, tag=tag, digest=digest, path=rest)

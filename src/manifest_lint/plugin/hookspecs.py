@@ -63,7 +63,7 @@ def manifest_lint_register_sources(register: Callable[[str, SourceOpener], None]
     """Register transports: ``register("name", opener)``, the opener a
     :data:`manifest_lint.api.SourceOpener`.
 
-    References written ``name:PATH[:TAG|@DIGEST]`` are then opened with
+    References written ``name:PATH[:TAG][@DIGEST]`` are then opened with
     ``opener(reference, registries)`` (a :class:`manifest_lint.api.Reference` and the
     run's :class:`manifest_lint.api.Registries`), which returns a
     :class:`manifest_lint.api.Source`. The built-ins are ``docker`` (registries,

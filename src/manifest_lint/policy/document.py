@@ -6,6 +6,7 @@ every field; changing a field's meaning needs a new :data:`DOCUMENT_VERSION`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # (the offline path builds documents without loading the model)
@@ -31,15 +32,45 @@ def ref_document(reference: Reference) -> dict[str, Any]:
     }
 
 
-def platform_document(platform: Platform) -> dict[str, Any]:
+def platform_document(platform: Platform, name: str = "") -> dict[str, Any]:
+    """``name`` is the manifest's name within its image (:func:`platform_names`);
+    ``os/arch[/variant]`` when not given."""
     return {
         "os": platform.os,
         "architecture": platform.architecture,
         "variant": platform.variant,
         "osVersion": platform.os_version,
         "osFeatures": list(platform.os_features),
-        "name": str(platform),
+        "name": name or str(platform),
     }
+
+
+def platform_names(platforms: Sequence[PlatformImage]) -> list[str]:
+    """One name per platform manifest, unique within the image, used as
+    ``platform.name`` and in result names (``max-layers[NAME]``): ``os/arch[/variant]``;
+    where two share that, with the Windows ``os.version`` added (two builds of
+    ``windows/amd64``: ``windows/amd64 10.0.20348.5622``); where that is still not
+    unique, with the start of the digest instead (``linux/amd64 sha256:0123456789ab``);
+    and where one manifest is listed twice, with its position (``#2``). The os.version
+    is added only where needed, so an image with one Windows build keeps its name when
+    a monthly update changes its os.version."""
+    names = [str(p.platform) for p in platforms]
+    labels = [
+        f"{name} {p.platform.os_version}"
+        if names.count(name) > 1 and p.platform.os_version
+        else name
+        for p, name in zip(platforms, names, strict=True)
+    ]
+    labels = [
+        f"{name} {p.manifest.digest[:19]}" if labels.count(label) > 1 else label
+        for p, name, label in zip(platforms, names, labels, strict=True)
+    ]
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(f"{label} #{seen[label]}" if labels.count(label) > 1 else label)
+    return unique
 
 
 def _history(entry: HistoryEntry) -> dict[str, Any]:
@@ -88,10 +119,10 @@ def _layer(layer: Descriptor) -> dict[str, Any]:
     }
 
 
-def manifest_document(item: PlatformImage) -> dict[str, Any]:
+def manifest_document(item: PlatformImage, name: str = "") -> dict[str, Any]:
     manifest = item.manifest
     return {
-        "platform": platform_document(item.platform),
+        "platform": platform_document(item.platform, name),
         "digest": manifest.digest,
         "mediaType": manifest.media_type,
         "size": item.descriptor.size,
@@ -105,7 +136,10 @@ def manifest_document(item: PlatformImage) -> dict[str, Any]:
 
 def build_document(image: Image) -> dict[str, Any]:
     """The document for one image (see ``docs/document.md``)."""
-    by_digest = {p.manifest.digest: str(p.platform) for p in image.platforms}
+    names = platform_names(image.platforms)
+    by_digest: dict[str, str] = {}
+    for item, name in zip(image.platforms, names, strict=True):
+        by_digest.setdefault(item.manifest.digest, name)
     return {
         "version": DOCUMENT_VERSION,
         "offline": False,
@@ -117,7 +151,9 @@ def build_document(image: Image) -> dict[str, Any]:
             "isIndex": image.is_index,
             "platforms": sorted({str(p.platform) for p in image.platforms}),
             "annotations": dict(sorted(image.annotations.items())),
-            "manifests": [manifest_document(p) for p in image.platforms],
+            "manifests": [
+                manifest_document(p, n) for p, n in zip(image.platforms, names, strict=True)
+            ],
             "attestations": [
                 {
                     "digest": a.descriptor.digest,

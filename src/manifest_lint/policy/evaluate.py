@@ -111,7 +111,8 @@ def evaluate(
         "variables": {},
     }
     manifests = document["image"]["manifests"]
-    labels = platform_labels(manifests)
+    # Unique within the image (policy.document.platform_names).
+    labels = [m["platform"]["name"] for m in manifests]
     sharing = [p.shared for p in compiled if p.shared is not None]
     shared_activation: Mapping[str, Any] | None = None
     if sharing:
@@ -142,26 +143,3 @@ def evaluate(
         else:
             findings.append(_evaluate_one(policy, activation, ""))
     return findings
-
-
-def platform_labels(manifests: Sequence[Mapping[str, Any]]) -> list[str]:
-    """A unique label per platform manifest: its platform name; where two share a name,
-    with the Windows ``os.version`` added; where that is still not unique, with the
-    digest instead; and where one manifest is listed twice, with its position (``#2``)."""
-    names = [m["platform"]["name"] for m in manifests]
-    labels = [
-        f"{name} {m['platform']['osVersion']}"
-        if names.count(name) > 1 and m["platform"]["osVersion"]
-        else name
-        for m, name in zip(manifests, names, strict=True)
-    ]
-    labels = [
-        f"{name} {m['digest'][:19]}" if labels.count(label) > 1 else label
-        for m, name, label in zip(manifests, names, labels, strict=True)
-    ]
-    seen: dict[str, int] = {}
-    unique = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        unique.append(f"{label} #{seen[label]}" if labels.count(label) > 1 else label)
-    return unique

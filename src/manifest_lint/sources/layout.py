@@ -13,6 +13,7 @@ import os
 import stat
 import tarfile
 import threading
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from manifest_lint.errors import LayoutError, TooLargeError
@@ -142,6 +143,13 @@ class _Archive(_Files):
         self._tar.close()
 
 
+def _only_whole_exists(reference: Reference) -> bool:
+    """Whether ``PATH:TAG`` exists as a file or directory and ``PATH`` does not."""
+    return not os.path.exists(reference.path) and os.path.exists(
+        f"{reference.path}:{reference.tag}"
+    )
+
+
 def blob_path(digest: str) -> str:
     parsed = Digest.parse(digest)
     return f"blobs/{parsed.algorithm}/{parsed.encoded}"
@@ -155,6 +163,10 @@ class LayoutSource:
     local = True
 
     def __init__(self, reference: Reference) -> None:
+        if reference.tag and reference.digest and _only_whole_exists(reference):
+            # ``oci:a:b@DIGEST`` read the directory ``a:b`` before ``TAG@DIGEST`` was
+            # accepted: where only that exists, it still does.
+            reference = replace(reference, path=f"{reference.path}:{reference.tag}", tag="")
         self.reference = reference
         self.path = reference.path
         kind = "archive" if reference.transport == "oci-archive" else "layout"
@@ -189,6 +201,16 @@ class LayoutSource:
         """The ``index.json`` entry the reference names."""
         ref = self.reference
         entries = index.manifests
+        if ref.digest and ref.tag:
+            tagged = self._tagged(entries, ref.tag)
+            if all(e.digest != ref.digest for e in tagged):
+                raise LayoutError(
+                    f"{self.what}: tag {ref.tag!r} names "
+                    f"{', '.join(sorted({e.digest for e in tagged}))}, not {ref.digest}; "
+                    f"write the tag or the digest alone, or both as the layout has them",
+                    path=self.path,
+                )
+            return next(e for e in tagged if e.digest == ref.digest)
         if ref.digest:
             for entry in entries:
                 if entry.digest == ref.digest:
@@ -199,19 +221,7 @@ class LayoutSource:
             return Descriptor(found if isinstance(found, str) else "", ref.digest, len(data))
         names = [e.annotations.get(mt.REF_NAME_ANNOTATION, "") for e in entries]
         if ref.tag:
-            chosen = [e for e, n in zip(entries, names, strict=True) if n == ref.tag]
-            if not chosen:
-                chosen = [
-                    e
-                    for e, n in zip(entries, names, strict=True)
-                    if n.rpartition(":")[2] == ref.tag and ":" in n
-                ]
-            if not chosen:
-                available = ", ".join(sorted({n for n in names if n})) or "none"
-                raise LayoutError(
-                    f"{self.what} has no image tagged {ref.tag!r} (tags: {available})",
-                    path=self.path,
-                )
+            chosen = self._tagged(entries, ref.tag)
         else:
             chosen = list(entries)
             if len(chosen) > 1:
@@ -229,6 +239,24 @@ class LayoutSource:
                 path=self.path,
             )
         return chosen[0]
+
+    def _tagged(self, entries: tuple[Descriptor, ...], tag: str) -> list[Descriptor]:
+        """The entries whose ``org.opencontainers.image.ref.name`` is ``tag``, or (when
+        none is) ends in ``:tag``; at least one, or a :class:`LayoutError` listing the tags."""
+        names = [e.annotations.get(mt.REF_NAME_ANNOTATION, "") for e in entries]
+        chosen = [e for e, n in zip(entries, names, strict=True) if n == tag]
+        if not chosen:
+            chosen = [
+                e
+                for e, n in zip(entries, names, strict=True)
+                if n.rpartition(":")[2] == tag and ":" in n
+            ]
+        if not chosen:
+            available = ", ".join(sorted({n for n in names if n})) or "none"
+            raise LayoutError(
+                f"{self.what} has no image tagged {tag!r} (tags: {available})", path=self.path
+            )
+        return chosen
 
     def resolve(self) -> Fetched:
         entry = self.select(self.index())
