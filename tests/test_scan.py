@@ -15,7 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from manifest_lint.errors import ConfigError, ManifestLintError
+from manifest_lint.errors import ConfigError, ManifestLintError, YamlError
 from manifest_lint.results import Location
 from manifest_lint.scan import (
     COMPOSE,
@@ -29,7 +29,7 @@ from manifest_lint.scan import (
     scan_file,
     scan_text,
 )
-from manifest_lint.yamlfile import MAX_YAML_SIZE
+from manifest_lint.yamlfile import MAX_YAML_SIZE, load_all, plain
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scan"
 DIGEST = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -577,6 +577,107 @@ def test_yaml_keys_are_text() -> None:
         "on: push\njobs:\n  yes:\n    container: a\n  1: {container: b}\n  null: {container: c}\n"
     )
     assert [f.reference for f in scan_text("ci.yml", text, WORKFLOW)] == ["a", "b", "c"]
+
+
+# --- what real repositories write ----------------------------------------------------
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["libyaml", "python"])
+def test_merge_keys_explicit_keys_win_and_earlier_maps_win(fast: bool) -> None:
+    """https://yaml.org/type/merge.html: a key written in the mapping wins over a merged
+    one, wherever the `<<` is; of `<<: [*a, *b]` the earlier mapping wins."""
+    text = textwrap.dedent(
+        """\
+        a: &a {image: a, restart: always, x: 1}
+        b: &b {image: b, y: 2, x: 3}
+        svc:
+          image: c
+          <<: [*a, *b]
+          z: 0
+        one:
+          <<: *a
+          restart: never
+        """
+    )
+    [document] = load_all(text, allow_aliases=True, fast=fast)
+    svc = document.value["svc"]
+    assert list(svc.items()) == [
+        ("image", "c"),
+        ("restart", "always"),
+        ("x", 1),
+        ("y", 2),
+        ("z", 0),
+    ]
+    # A merged key keeps where it was written.
+    assert svc.key_positions["restart"] == (1, 18)
+    assert svc.value_position("y") == (2, 21)
+    assert svc.value_position("image") == (4, 10)
+    assert plain(document.value["one"]) == {"image": "a", "restart": "never", "x": 1}
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["libyaml", "python"])
+@pytest.mark.parametrize(
+    ("text", "message", "line", "column"),
+    [
+        ("a: 1\n<<: {b: 2}\na: 3\n", "duplicate key 'a'", 3, 1),
+        (
+            "<<: {a: 1}\n<<: {b: 2}\n",
+            "duplicate key '<<' (merge several mappings with <<: [*a, *b])",
+            2,
+            1,
+        ),
+        ("a: 1\n<<: 2\n", "a merge key (<<) takes a mapping or a list of mappings", 2, 5),
+        ("<<: [{a: 1}, [b]]\n", "a merge key (<<) takes a mapping or a list of mappings", 1, 14),
+    ],
+)
+def test_keys_written_twice_and_bad_merges_are_errors(
+    fast: bool, text: str, message: str, line: int, column: int
+) -> None:
+    with pytest.raises(YamlError) as info:
+        load_all(text, allow_aliases=True, fast=fast)
+    assert (info.value.message, info.value.line, info.value.column) == (message, line, column)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["libyaml", "python"])
+def test_an_anchor_defined_again_applies_from_there_on(fast: bool) -> None:
+    text = "a: &x 1\nb: *x\nc: &x {d: &x 2, e: *x}\nf: *x\n---\ng: &x 3\n"
+    documents = load_all(text, allow_aliases=True, fast=fast)
+    assert [plain(d.value) for d in documents] == [
+        {"a": 1, "b": 1, "c": {"d": 2, "e": 2}, "f": 2},
+        {"g": 3},
+    ]
+    # Without aliases allowed (policies, configuration), an anchor alone is still fine.
+    assert plain(load_all("a: &x 1\nb: &x 2\n", fast=fast)[0].value) == {"a": 1, "b": 2}
+
+
+def test_compose_with_merge_overrides_and_an_anchor_reused() -> None:
+    """As real compose files are written: a base merged and overridden per service, and
+    the same anchor name given to a second block further down."""
+    text = textwrap.dedent(
+        """\
+        x-app: &app
+          image: 'ghcr.io/acme/app:1.0'
+          restart: always
+        x-runner: &runner {image: ghcr.io/acme/runner:1}
+        services:
+          web:
+            <<: *app
+            image: ghcr.io/acme/web:2.0
+          worker:
+            <<: *app
+          runner: *runner
+        x-runner-next: &runner {image: ghcr.io/acme/runner:2}
+        x-more:
+          next: *runner
+        """
+    )
+    assert rows(scan_text("compose.yaml", text)) == [
+        ("ghcr.io/acme/app:1.0", 2, 11, COMPOSE, "", ""),
+        ("ghcr.io/acme/runner:1", 4, 27, COMPOSE, "", ""),
+        ("ghcr.io/acme/web:2.0", 8, 12, COMPOSE, "", ""),
+    ]
+    document = load_all(text, allow_aliases=True)[0].value
+    assert document["x-more"]["next"]["image"] == "ghcr.io/acme/runner:2"
 
 
 # --- property tests -----------------------------------------------------------------
