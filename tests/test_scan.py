@@ -680,6 +680,45 @@ def test_compose_with_merge_overrides_and_an_anchor_reused() -> None:
     assert document["x-more"]["next"]["image"] == "ghcr.io/acme/runner:2"
 
 
+def test_dockerfile_run_mount_from_an_image() -> None:
+    """`RUN --mount=...,from=IMAGE` makes BuildKit pull IMAGE; a stage name (any stage,
+    any case) is a stage. BuildKit does not expand variables in `from=` and refuses
+    secret mounts with one; it does not read a number there as a stage index, and a
+    flag without `=` (`--mount type=...`) is an error to it."""
+    text = textwrap.dedent(
+        """\
+        FROM golang:1.22 AS build
+        RUN --mount=type=cache,target=/var/cache/apt \\
+            --mount=type=bind,from=ghcr.io/acme/tools:1.2,source=/bin/tool,target=/tool \\
+            --mount=from=Build,target=/src go build
+        RUN --mount=type=bind,FROM="quay.io/x/y:3",target=/y true
+        RUN --mount=type=cache,from=$CACHE_IMAGE,target=/c true
+        RUN --mount=type=secret,id=npm,from=alpine true
+        RUN --mount=type=tmpfs,target=/t --mount=target=/a,from=later,source=/ true
+        RUN --mount=type=bind,from=scratch,target=/e true
+        RUN --mount=type=bind,from=0,target=/n true
+        RUN --mount type=bind,from=busybox,target=/b true
+        RUN echo --mount=from=not-a-flag
+        FROM alpine AS later
+        """
+    )
+    assert rows(scan_text("Dockerfile", text)) == [
+        ("golang:1.22", 1, 6, DOCKERFILE, "", ""),
+        ("ghcr.io/acme/tools:1.2", 3, 28, DOCKERFILE, "", ""),
+        ("quay.io/x/y:3", 5, 29, DOCKERFILE, "", ""),
+        (
+            "",
+            6,
+            29,
+            DOCKERFILE,
+            "",
+            "RUN --mount from= does not expand variables (use a stage: FROM ${IMAGE} AS name)",
+        ),
+        ("0", 10, 28, DOCKERFILE, "", ""),
+        ("alpine", 13, 6, DOCKERFILE, "", ""),
+    ]
+
+
 # --- property tests -----------------------------------------------------------------
 
 # fmt: off

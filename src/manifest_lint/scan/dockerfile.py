@@ -1,8 +1,9 @@
 """The image references of a Dockerfile: ``FROM`` (with the ``ARG`` defaults before
-the first ``FROM``) and ``COPY --from``."""
+the first ``FROM``), ``COPY --from`` and ``RUN --mount=...,from=``."""
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable
 
@@ -63,6 +64,8 @@ def scan_dockerfile(path: str, text: str) -> list[Found]:
                 result = _copy_from(path, instruction, *source, every_stage, escape)
                 if result:
                     found.append(result)
+        elif command == "run":
+            found.extend(_mount_sources(path, instruction, every_stage))
     return found
 
 
@@ -165,3 +168,44 @@ def _copy_from(
         problem = "COPY --from does not expand variables (use a stage: FROM ${IMAGE} AS name)"
         return Found("", location, DOCKERFILE, problem=problem, text=value)
     return Found(value, location, DOCKERFILE, text=value)
+
+
+_MOUNT = "--mount="
+
+
+def _mount_sources(path: str, instruction: Instruction, stages: set[str]) -> list[Found]:
+    """The images ``RUN --mount=...,from=IMAGE`` mounts, read as BuildKit reads the flag
+    before it runs anything (``detectRunMount``): comma-separated ``key=value`` fields
+    (CSV), keys in any case, the last ``from`` winning; a ``from`` that names a stage
+    (any stage, any case) is that stage, ``scratch`` is nothing, anything else is an
+    image to pull (a number too: unlike ``COPY --from``, no stage index). A ``$`` in it
+    (but last) is an error to BuildKit, and a secret mount cannot have a ``from``."""
+    found = []
+    for flag in instruction.flags:
+        if not flag.word.startswith(_MOUNT):
+            continue
+        value = flag.word[len(_MOUNT) :]
+        # With CSV quotes, where each field is written is not kept: the value's start.
+        quoted = '"' in value
+        fields = next(csv.reader([value]), []) if quoted else value.split(",")
+        source, offset, mount_type, place = "", 0, "bind", 0
+        for field in fields:
+            key, equals, item = field.partition("=")
+            if equals and key.lower() == "from":
+                source, offset = item, 0 if quoted else place + len(key) + 1
+            elif equals and key.lower() == "type":
+                mount_type = item.lower()
+            place += len(field) + 1
+        if not source or source == "scratch" or source.lower() in stages:
+            continue
+        if mount_type == "secret":
+            continue
+        location = Location(path, *instruction.position(flag.places[len(_MOUNT) + offset]))
+        if "$" in source[:-1]:
+            problem = (
+                "RUN --mount from= does not expand variables (use a stage: FROM ${IMAGE} AS name)"
+            )
+            found.append(Found("", location, DOCKERFILE, problem=problem, text=source))
+        else:
+            found.append(Found(source, location, DOCKERFILE, text=source))
+    return found

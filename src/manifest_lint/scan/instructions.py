@@ -25,6 +25,14 @@ class DockerfileError(Exception):
         self.line = line
 
 
+class Flag(NamedTuple):
+    """A ``--flag`` word as BuildKit reads it (quotes and escapes removed), and where
+    each of its characters is written: ``word[i]`` is ``Instruction.text[places[i]]``."""
+
+    word: str
+    places: tuple[int, ...]
+
+
 class Instruction(NamedTuple):
     """One instruction, continuation lines joined, and where each piece came from:
     ``text[starts[i]:]`` was written at ``places[i]`` (line, column)."""
@@ -33,8 +41,8 @@ class Instruction(NamedTuple):
     starts: tuple[int, ...]
     places: tuple[tuple[int, int], ...]
     command: str
-    #: ``--flag`` words, unquoted, with the index in ``text`` where each starts.
-    flags: tuple[tuple[str, int], ...]
+    #: ``--flag`` words, unquoted.
+    flags: tuple[Flag, ...]
     #: Where the arguments (after the flags) start in ``text``.
     args_start: int
 
@@ -194,33 +202,37 @@ def read_instructions(text: str) -> tuple[list[Instruction], str]:
     return instructions, escape
 
 
-#: The instructions references are read from (FROM; ARG before it; COPY --from).
+#: The instructions references are read from (FROM; ARG before it; COPY --from;
+#: RUN --mount=...,from=).
 _REFERENCE_COMMANDS = frozenset(("from", "arg", "copy"))
 
 
 def _wanted(command: str, text: str) -> bool:
     """Whether an instruction is read further: it may name an image, or open a heredoc
     whose body must be skipped (RUN, COPY, ADD, ONBUILD with ``<<``)."""
-    return command in _REFERENCE_COMMANDS or (
-        "<<" in text and (command in _HEREDOC_COMMANDS or command == "onbuild")
+    return (
+        command in _REFERENCE_COMMANDS
+        or (command == "run" and "--mount=" in text)
+        or ("<<" in text and (command in _HEREDOC_COMMANDS or command == "onbuild"))
     )
 
 
-def _split_instruction(text: str, escape: str) -> tuple[str, list[tuple[str, int]], int]:
-    """The command (lower case), its ``--flag`` words (unquoted, with where each starts)
-    and where its arguments start, as BuildKit's ``extractBuilderFlags`` reads them."""
+def _split_instruction(text: str, escape: str) -> tuple[str, list[Flag], int]:
+    """The command (lower case), its ``--flag`` words (unquoted, with where each of
+    their characters is written) and where its arguments start, as BuildKit's
+    ``extractBuilderFlags`` reads them."""
     command = WORD.match(text)
     if not command:
         return "", [], len(text)
-    flags: list[tuple[str, int]] = []
+    flags: list[Flag] = []
     pos = command.end()
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1
         if not text.startswith("--", pos):
             return command.group().lower(), flags, pos
-        start = pos
         word: list[str] = []
+        places: list[int] = []
         quote = ""
         while pos < len(text) and (quote or not text[pos].isspace()):
             ch = text[pos]
@@ -237,19 +249,27 @@ def _split_instruction(text: str, escape: str) -> tuple[str, list[tuple[str, int
                 ch = text[pos]
                 pos += 1
             word.append(ch)
+            places.append(pos - 1)
         flag = "".join(word)
         if flag == "--":
             return command.group().lower(), flags, pos
-        flags.append((flag, start))
+        flags.append(Flag(flag, tuple(places)))
 
 
 def flag_value(instruction: Instruction, name: str) -> tuple[str, int] | None:
     """The value of ``--name=...`` and the index in the text where it is written."""
+    values = flag_values(instruction, name)
+    return values[0] if values else None
+
+
+def flag_values(instruction: Instruction, name: str) -> list[tuple[str, int]]:
+    """Every ``--name=...`` value (``RUN --mount`` may be given several times), each
+    with the index in the text where it is written."""
     prefix = f"--{name}="
-    for flag, start in instruction.flags:
-        if flag.startswith(prefix):
-            index = start + len(prefix)
-            if instruction.text[index : index + 1] in ("'", '"'):
-                index += 1
-            return flag[len(prefix) :], index
-    return None
+    values = []
+    for flag in instruction.flags:
+        if flag.word.startswith(prefix):
+            value = flag.word[len(prefix) :]
+            # (An empty value is placed just after the "=".)
+            values.append((value, flag.places[len(prefix)] if value else flag.places[-1] + 1))
+    return values
