@@ -6,6 +6,7 @@ that arbitrary text raises nothing but :class:`ManifestLintError`.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,11 @@ FIXTURES = Path(__file__).parent / "fixtures" / "scan"
 DIGEST = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 Row = tuple[str, int, int, str, str, str]
+
+NOTHING_TO_CHECK = (
+    "nothing to check: not recognised as a Dockerfile, compose file, Kubernetes manifest "
+    "or GitHub workflow"
+)
 
 #: Per fixture: (reference, line, column, kind, platform, problem), in file order.
 EXPECTED: dict[str, list[Row]] = {
@@ -119,7 +125,7 @@ def test_fixture_columns_point_at_the_reference(name: str) -> None:
 def test_scan_text_takes_the_kind_from_the_path() -> None:
     text = (FIXTURES / "compose.yaml").read_text(encoding="utf-8")
     assert rows(scan_text("compose.yaml", text)) == EXPECTED["compose.yaml"]
-    assert scan_text("notes.txt", text) == []
+    assert [f.problem for f in scan_text("notes.txt", text)] == [NOTHING_TO_CHECK]
     assert rows(scan_text("notes.txt", "services:\n  a:\n    image: x\n", COMPOSE)) == [
         ("x", 3, 12, COMPOSE, "", "")
     ]
@@ -485,7 +491,13 @@ def test_workflow_shapes() -> None:
         ("deploy/app.yaml", "apiVersion: v1\n", None),
         ("deploy/app.yaml", "items:\n  - apiVersion: v1\n    kind: Pod\n", None),
         ("values.yaml", "image: nginx\n", None),
-        ("pod.json", '{"apiVersion": "v1", "kind": "Pod"}', None),
+        ("pod.json", '{"apiVersion": "v1", "kind": "Pod"}', KUBERNETES),
+        ("package.json", '{"name": "x", "version": "1.0.0"}', None),
+        ("deploy/app.yaml", "{apiVersion: v1, kind: Pod}", KUBERNETES),
+        ("deploy/app.yaml", "  services:\n    a: {}\n", COMPOSE),
+        # Not YAML: by the keys at the start of a line, as a Kubernetes file to report.
+        ("deploy/app.yaml", "apiVersion: v1\nkind: Pod\nspec: [\n", KUBERNETES),
+        ("deploy/app.yaml", "{apiVersion: v1, kind: Pod\n", None),
     ],
 )
 def test_detect_kind(path: str, text: str, kind: str | None) -> None:
@@ -525,7 +537,9 @@ def test_file_kind_is_detected_from_where_it_is(
     assert rows(scan_file(Path("ci.yml"))) == [("alpine", 1, 23, WORKFLOW, "", "")]
     assert scan_file(Path("ci.yml"), KUBERNETES) == []
     (tmp_path / "notes.md").write_text("# Notes\n", encoding="utf-8")
-    assert scan_file(tmp_path / "notes.md") == []
+    assert scan_file(tmp_path / "notes.md") == [
+        Found("", Location(str(tmp_path / "notes.md")), "", problem=NOTHING_TO_CHECK)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -560,8 +574,8 @@ def test_compose_anchors_aliases_and_merge_keys_are_read() -> None:
         "    <<: *base\n"
         "    command: work\n"
     )
+    # Written once, found once (both services use it: one place to change).
     assert rows(scan_text("compose.yaml", text, COMPOSE)) == [
-        ("alpine:3.19", 1, 24, COMPOSE, "", ""),
         ("alpine:3.19", 1, 24, COMPOSE, "", ""),
     ]
 
@@ -680,6 +694,110 @@ def test_compose_with_merge_overrides_and_an_anchor_reused() -> None:
     assert document["x-more"]["next"]["image"] == "ghcr.io/acme/runner:2"
 
 
+def test_aliases_cannot_multiply_what_is_walked() -> None:
+    """Each mapping and list is walked once, however many aliases name it, and a
+    reference written once is found once: 300 aliased items of 300 aliased containers
+    (2.5 kB) gave 90,000 results."""
+    n = 300
+    text = (
+        "apiVersion: v1\nkind: List\n"
+        "x-c: &c {name: a, image: 'busybox:1'}\n"
+        "x-p: &p\n  apiVersion: v1\n  kind: Pod\n  spec:\n"
+        f"    containers: [{', '.join(['*c'] * n)}]\n"
+        f"items: [{', '.join(['*p'] * n)}]\n"
+        "---\n"
+        "services:\n  a: &s {image: 'x:1'}\n  b: *s\n  c: {<<: *s}\n"
+    )
+    assert rows(scan_text("k8s.yaml", text)) == [("busybox:1", 3, 27, KUBERNETES, "", "")]
+    assert rows(scan_text("compose.yaml", text.split("---\n")[1])) == [
+        ("x:1", 2, 18, COMPOSE, "", "")
+    ]
+
+
+FLOW_POD = (
+    '{ apiVersion: "v1", kind: Pod, metadata: { name: web },\n'
+    '  spec: { containers: [ { name: web, image: "nginx:1.25" } ],\n'
+    "    volumes: [ { name: v, image: { reference: 'quay.io/acme/data:1' } } ] } }\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("pod.yaml", FLOW_POD),
+        ("pod.yml", "# KYAML\n---\n" + FLOW_POD),
+        ("pod.json", json.dumps(yaml.safe_load(FLOW_POD), indent="\t")),
+        (
+            "app.yaml",
+            "  apiVersion: v1\n  kind: Pod\n  spec: {containers: [{image: 'nginx:1.25'}]}",
+        ),
+    ],
+)
+def test_kubernetes_documents_are_recognised_by_content(name: str, text: str) -> None:
+    """Flow style (KYAML), JSON, an indented document: whatever is written, a mapping
+    with apiVersion and kind is a Kubernetes document."""
+    assert detect_kind(name, text) == KUBERNETES
+    found = scan_text(name, text)
+    assert "nginx:1.25" in [f.reference for f in found]
+    lines = text.splitlines()
+    for f in found:
+        assert lines[f.location.line - 1][f.location.column - 1 :].startswith(f.reference)
+
+
+def test_pod_image_volumes_are_references() -> None:
+    """`volumes[].image.reference` (Kubernetes 1.31+) is pulled like a container's image."""
+    text = textwrap.dedent(
+        """\
+        apiVersion: apps/v1
+        kind: Deployment
+        spec:
+          template:
+            spec:
+              containers: [{name: a, image: 'app:1'}]
+              volumes:
+                - name: model
+                  image:
+                    reference: quay.io/acme/model:v2
+                    pullPolicy: IfNotPresent
+                - {name: cfg, configMap: {name: cfg}}
+                - {name: e, image: {reference: ""}}
+                - {name: n, image: {reference: 3}}
+                - {name: m, image: {pullPolicy: Always}}
+                - {name: s, image: "not-a-mapping"}
+        """
+    )
+    assert rows(scan_text("deploy.yaml", text)) == [
+        ("app:1", 6, 38, KUBERNETES, "", ""),
+        ("quay.io/acme/model:v2", 10, 24, KUBERNETES, "", ""),
+        ("", 13, 41, KUBERNETES, "", "`reference` is empty"),
+        ("", 14, 40, KUBERNETES, "", "`reference` is not a string"),
+    ]
+
+
+def test_a_file_of_no_known_kind_says_so(tmp_path: Path) -> None:
+    """A file named to scan that holds nothing recognisable gives one result saying so
+    (skipped, at the file), instead of nothing."""
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text("name: x\nimage: nginx\n", encoding="utf-8")
+    [found] = scan_file(settings_file)
+    assert found == Found(
+        "",
+        Location(str(settings_file)),
+        "",
+        problem=NOTHING_TO_CHECK,
+    )
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("{ apiVersion: v1, kind: Pod\n", encoding="utf-8")
+    [found] = scan_file(broken)
+    assert found.problem == (
+        f"{NOTHING_TO_CHECK} (line 2, column 1: invalid YAML: did not find expected ',' or '}}')"
+    )
+    # Recognised, and nothing in it: no note (a Service has no image).
+    service = tmp_path / "service.yaml"
+    service.write_text("apiVersion: v1\nkind: Service\n", encoding="utf-8")
+    assert scan_file(service) == []
+
+
 def test_dockerfile_run_mount_from_an_image() -> None:
     """`RUN --mount=...,from=IMAGE` makes BuildKit pull IMAGE; a stage name (any stage,
     any case) is a stage. BuildKit does not expand variables in `from=` and refuses
@@ -716,6 +834,48 @@ def test_dockerfile_run_mount_from_an_image() -> None:
         ),
         ("0", 10, 28, DOCKERFILE, "", ""),
         ("alpine", 13, 6, DOCKERFILE, "", ""),
+    ]
+
+
+def test_scan_says_when_a_named_file_has_nothing_to_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every output carries it, as a skipped result at the file; the exit code does not
+    change (a pre-commit hook passes every YAML file of a repository)."""
+    import json
+
+    from manifest_lint.cli.main import main
+
+    (tmp_path / "settings.yaml").write_text("name: x\n", encoding="utf-8")
+    (tmp_path / "pod.yaml").write_text(
+        FLOW_POD.replace("nginx:1.25", f"nginx@sha256:{'a' * 64}").replace(
+            "quay.io/acme/data:1", f"quay.io/acme/data@sha256:{'b' * 64}"
+        ),
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.json"
+    code = main(
+        [
+            "scan",
+            "--offline",
+            "--json",
+            str(report),
+            str(tmp_path / "settings.yaml"),
+            str(tmp_path / "pod.yaml"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    note = NOTHING_TO_CHECK
+    assert f"{tmp_path / 'settings.yaml'}\n  SKIP  reference: {note}\n" in out
+    results = json.loads(report.read_text())["results"]
+    assert [r["reference"] for r in results] == [
+        str(tmp_path / "settings.yaml"),
+        f"nginx@sha256:{'a' * 64}",
+        f"quay.io/acme/data@sha256:{'b' * 64}",
+    ]
+    assert results[0]["findings"] == [
+        {**results[0]["findings"][0], "outcome": "skip", "message": note}
     ]
 
 

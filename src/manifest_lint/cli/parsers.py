@@ -118,11 +118,12 @@ commands:
 
 SCAN_DESCRIPTION = """\
 Find the image references in files and lint them: Dockerfile/Containerfile FROM
-(ARG defaults substituted; stage names and scratch skipped), compose
-services.*.image, Kubernetes workloads (containers, initContainers,
-ephemeralContainers), and GitHub workflows (jobs.*.container, services.*.image,
-uses: docker://). Results keep file, line and column. A reference that cannot be
-resolved (a variable with no default) is reported as skipped, never guessed.
+(ARG defaults substituted; stage names and scratch skipped), COPY --from and
+RUN --mount from=, compose services.*.image, Kubernetes workloads (containers,
+initContainers, ephemeralContainers, image volumes), and GitHub workflows
+(jobs.*.container, services.*.image, uses: docker://). Results keep file, line and
+column. A reference that cannot be resolved (a variable with no default), or a
+file that is none of these, is reported as skipped, never guessed.
 """
 
 

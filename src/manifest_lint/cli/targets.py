@@ -34,7 +34,8 @@ def scan_targets(files: Sequence[str]) -> list[Target]:
         for item in found:
             targets.append(
                 Target(
-                    item.reference or item.text or "(unresolved)",
+                    # (No kind: the file itself, which holds nothing to check.)
+                    item.reference or item.text or ("(unresolved)" if item.kind else name),
                     item.location,
                     problem=item.problem,
                 )

@@ -16,9 +16,12 @@ Four kinds of file are read (:func:`detect_kind` picks one by name, then by cont
     ``${NAME%...}``, ``${NAME/...}``, which are not evaluated. Earlier stage names
     and ``scratch`` are not references. ``COPY --from=IMAGE`` is one when ``IMAGE``
     is neither a stage name nor a stage number (BuildKit does not expand variables
-    there, so neither does this). ``platform`` is the ``--platform`` value when it
-    resolves without the builder's variables (``linux/arm64``, or an ``ARG`` default),
-    else ``""``. Not read: ``RUN --mount=from=...``, ``ONBUILD`` instructions.
+    there, so neither does this). ``RUN --mount=...,from=IMAGE`` is one when
+    ``IMAGE`` is neither a stage name nor ``scratch`` (read as BuildKit reads it:
+    no variables, no stage numbers; not for a secret mount). ``platform`` is the
+    ``--platform`` value when it resolves without the builder's variables
+    (``linux/arm64``, or an ``ARG`` default), else ``""``. Not read: ``ONBUILD``
+    instructions.
 
 ``compose``
     ``services.<name>.image`` of Compose files, with Compose interpolation
@@ -28,8 +31,9 @@ Four kinds of file are read (:func:`detect_kind` picks one by name, then by cont
     (the tag a build produces, or pulls) is reported like any other.
 
 ``kubernetes``
-    Every YAML document with ``apiVersion`` and ``kind``: the ``containers``,
-    ``initContainers`` and ``ephemeralContainers`` images of Pods, of the pod
+    Every YAML (or JSON) document with ``apiVersion`` and ``kind``, in block or flow
+    style (KYAML): the ``containers``, ``initContainers`` and ``ephemeralContainers``
+    images and the image volumes (``volumes[].image.reference``) of Pods, of the pod
     template of Deployments, StatefulSets, DaemonSets, ReplicaSets,
     ReplicationControllers, Jobs and PodTemplates, and of CronJobs' job template;
     ``List`` (and ``...List``) documents are read item by item. Other kinds give nothing.
@@ -44,22 +48,28 @@ Four kinds of file are read (:func:`detect_kind` picks one by name, then by cont
 Lines and columns are 1-based and count characters; the column is that of the
 first character of the reference as written (after an opening quote, after
 ``docker://``; for a reference built by substitution, its first character in
-the file). YAML files are read with :mod:`manifest_lint.yamlfile` (size cap, no
-aliases: a Compose file using ``&anchors``/``*aliases``/``<<`` merges is refused
-with an error naming file, line and column). Mapping keys are read as the text
-they are written as, so the ``on:`` of a workflow is the key ``"on"``, not ``True``.
+the file). YAML files are read with :mod:`manifest_lint.yamlfile`: anchors,
+aliases and ``<<`` merge keys as YAML defines them (a key written in a mapping wins
+over a merged one; an anchor defined again applies from there on), each value
+walked once however many aliases name it, and a value several mappings share
+found once, where it is written. Mapping keys are read as the text they are
+written as, so the ``on:`` of a workflow is the key ``"on"``, not ``True``.
+
+A file of none of these kinds gives one :class:`Found` saying so (see
+:data:`NOTHING_TO_CHECK`), so a run reports it as skipped instead of saying nothing.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from manifest_lint.errors import ScanError
-from manifest_lint.scan.detect import detect_kind
+from manifest_lint.results import Location
+from manifest_lint.scan.detect import detect, detect_kind
 from manifest_lint.scan.dockerfile import scan_dockerfile
 from manifest_lint.scan.found import COMPOSE, DOCKERFILE, KINDS, KUBERNETES, WORKFLOW, Found
 from manifest_lint.scan.instructions import DockerfileError
-from manifest_lint.scan.yaml_files import YAML_SCANNERS, yaml_documents
+from manifest_lint.scan.yaml_files import YAML_KINDS, scan_documents, yaml_documents
 from manifest_lint.yamlfile import read_text
 
 __all__ = [
@@ -67,6 +77,7 @@ __all__ = [
     "DOCKERFILE",
     "KINDS",
     "KUBERNETES",
+    "NOTHING_TO_CHECK",
     "WORKFLOW",
     "Found",
     "ScanError",
@@ -75,38 +86,54 @@ __all__ = [
     "scan_text",
 ]
 
+#: The problem of the one :class:`Found` a file of no known kind gives.
+NOTHING_TO_CHECK = (
+    "nothing to check: not recognised as a Dockerfile, compose file, Kubernetes manifest "
+    "or GitHub workflow"
+)
+
 
 def scan_text(path: str, text: str, kind: str | None = None) -> list[Found]:
     """The image references in ``text``, read as a file of ``kind`` (detected from
-    ``path`` and ``text`` when None; nothing when undetectable), in file order.
+    ``path`` and ``text`` when None), in file order.
 
+    A text of no known kind gives one :class:`Found` that says so: no reference, no
+    kind, the file as its location and :data:`NOTHING_TO_CHECK` as its problem.
     ``path`` is only used to name the file. Raises :class:`ScanError` for an unknown
     kind, invalid YAML, or an invalid ``# escape=`` directive.
     """
-    if kind is None:
-        kind = detect_kind(path, text)
-        if kind is None:
-            return []
-    if kind == DOCKERFILE:
-        try:
-            found = scan_dockerfile(path, text)
-        except DockerfileError as exc:
-            raise ScanError(exc.message, path=path, line=exc.line) from None
-    elif kind in YAML_SCANNERS:
-        documents = yaml_documents(path, text)
-        scanner = YAML_SCANNERS[kind]
-        found = [f for document in documents for f in scanner(document.value, path)]
-    else:
-        raise ScanError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})", path=path)
-    return sorted(found, key=lambda f: (f.location.line, f.location.column))
+    return _scan(path, path, text, kind)
 
 
 def scan_file(path: Path, kind: str | None = None) -> list[Found]:
     """:func:`scan_text` on a file read as UTF-8 (at most 1 MiB); locations name
     ``path`` as given. Raises :class:`ScanError` when it cannot be read."""
     text = read_text(path, ScanError)
+    return _scan(path.absolute(), str(path), text, kind)
+
+
+def _scan(where: str | PurePath, path: str, text: str, kind: str | None) -> list[Found]:
+    """``where`` tells the kind (a workflow is known by its directories), ``path`` is
+    the name locations give."""
+    documents = None
     if kind is None:
-        kind = detect_kind(path.absolute(), text)
+        kind, documents, error = detect(where, text)
         if kind is None:
-            return []
-    return scan_text(str(path), text, kind)
+            problem = NOTHING_TO_CHECK
+            if error is not None:
+                problem += f" (line {error.line}, column {error.column}: {error.message})"
+            return [Found("", Location(path), "", problem=problem)]
+        if error is not None:
+            raise ScanError(error.message, path=path, line=error.line, column=error.column)
+    if kind == DOCKERFILE:
+        try:
+            found = scan_dockerfile(path, text)
+        except DockerfileError as exc:
+            raise ScanError(exc.message, path=path, line=exc.line) from None
+    elif kind in YAML_KINDS:
+        if documents is None:
+            documents = yaml_documents(path, text)
+        found = scan_documents(documents, kind, path)
+    else:
+        raise ScanError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})", path=path)
+    return sorted(found, key=lambda f: (f.location.line, f.location.column))

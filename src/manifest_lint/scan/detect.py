@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePath
+from typing import NamedTuple
 
+from manifest_lint.errors import YamlError
 from manifest_lint.scan.found import COMPOSE, DOCKERFILE, KUBERNETES, WORKFLOW
+from manifest_lint.scan.yaml_files import is_compose, is_kubernetes, read_documents
+from manifest_lint.yamlfile import YamlDocument
 
 _COMPOSE_NAME = re.compile(r"(?:docker-)?compose(?:\.[^/\\]+)?\.ya?ml")
+#: Read as YAML to tell their kind by content (JSON is YAML: kubectl takes both).
+_YAML_SUFFIXES = (".yml", ".yaml", ".json")
 _YAML_KEY = r"^[\"']?{}[\"']?[ \t]*:"
 _API_VERSION = re.compile(_YAML_KEY.format("apiVersion"), re.MULTILINE)
 _KIND = re.compile(_YAML_KEY.format("kind"), re.MULTILINE)
 _SERVICES = re.compile(_YAML_KEY.format("services"), re.MULTILINE)
 _DOCKERFILE_START = re.compile(r"(?:FROM|ARG)[ \t]+\S")
+
+
+class Detected(NamedTuple):
+    """What :func:`detect` found: the kind (None: none of them), the YAML documents
+    when the text was parsed to tell it, and why the text is not YAML when it is not."""
+
+    kind: str | None
+    documents: list[YamlDocument] | None = None
+    error: YamlError | None = None
 
 
 def _is_dockerfile_name(name: str) -> bool:
@@ -38,24 +53,48 @@ def detect_kind(path: str | PurePath, text: str) -> str | None:
 
     By name first: Dockerfile/Containerfile names, then ``.github/workflows/*.y(a)ml``,
     then Compose names (``compose.yaml``, ``docker-compose.prod.yml``...). Other YAML
-    files by their top-level keys: ``apiVersion`` and ``kind`` for Kubernetes,
-    ``services`` for Compose. Any other file is a Dockerfile when its first
-    instruction is an upper-case ``FROM`` or ``ARG``.
+    (and JSON) files by their documents, however they are written (block or flow
+    style): a mapping with ``apiVersion`` and ``kind`` makes a Kubernetes file, else
+    one with a ``services`` mapping a Compose file. A YAML file that cannot be parsed
+    is told by its keys at the start of a line instead (and scanning it then reports
+    why it cannot be read). Any other file is a Dockerfile when its first instruction
+    is an upper-case ``FROM`` or ``ARG``.
     """
+    return detect(path, text).kind
+
+
+def detect(path: str | PurePath, text: str) -> Detected:
+    """:func:`detect_kind`, with the documents it parsed to tell (so they are parsed once)."""
     pure = PurePath(path)
     name = pure.name
     if name.lower().endswith(".dockerignore"):
-        return None
+        return Detected(None)
     if _is_dockerfile_name(name):
-        return DOCKERFILE
-    if pure.suffix.lower() in (".yml", ".yaml"):
+        return Detected(DOCKERFILE)
+    suffix = pure.suffix.lower()
+    if suffix in (".yml", ".yaml"):
         if pure.parent.name == "workflows" and pure.parent.parent.name == ".github":
-            return WORKFLOW
+            return Detected(WORKFLOW)
         if _COMPOSE_NAME.fullmatch(name.lower()):
-            return COMPOSE
-        if _API_VERSION.search(text) and _KIND.search(text):
-            return KUBERNETES
-        if _SERVICES.search(text):
-            return COMPOSE
-        return None
-    return DOCKERFILE if _looks_like_dockerfile(text) else None
+            return Detected(COMPOSE)
+    if suffix in _YAML_SUFFIXES:
+        try:
+            documents = read_documents(text)
+        except YamlError as exc:
+            return Detected(_kind_by_keys(text), error=exc)
+        values = [document.value for document in documents]
+        if any(is_kubernetes(value) for value in values):
+            return Detected(KUBERNETES, documents)
+        if any(is_compose(value) for value in values):
+            return Detected(COMPOSE, documents)
+        return Detected(None, documents)
+    return Detected(DOCKERFILE if _looks_like_dockerfile(text) else None)
+
+
+def _kind_by_keys(text: str) -> str | None:
+    """For a text that is not YAML: the kind its keys at the start of a line suggest."""
+    if _API_VERSION.search(text) and _KIND.search(text):
+        return KUBERNETES
+    if _SERVICES.search(text):
+        return COMPOSE
+    return None
