@@ -23,6 +23,7 @@ from manifest_lint.scan import (
     DOCKERFILE,
     KINDS,
     KUBERNETES,
+    MAX_SCAN_SIZE,
     WORKFLOW,
     Found,
     ScanError,
@@ -30,7 +31,7 @@ from manifest_lint.scan import (
     scan_file,
     scan_text,
 )
-from manifest_lint.yamlfile import MAX_YAML_SIZE, load_all, plain
+from manifest_lint.yamlfile import load_all, plain
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scan"
 DIGEST = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -517,8 +518,12 @@ def test_file_errors(tmp_path: Path) -> None:
     assert info.value.path == str(binary)
 
     big = tmp_path / "compose.yaml"
-    big.write_text("#" * (MAX_YAML_SIZE + 1), encoding="utf-8")
-    with pytest.raises(ScanError, match=r"compose\.yaml: file is 1048577 bytes, above the"):
+    big.write_text("#" * (MAX_SCAN_SIZE + 1), encoding="utf-8")
+    with pytest.raises(
+        ScanError,
+        match=r"compose\.yaml: file is 16777217 bytes, above the 16777216-byte limit "
+        r"\(--max-file-size\)$",
+    ):
         scan_file(big)
 
     with pytest.raises(ScanError, match="missing: no such file"):
@@ -835,6 +840,46 @@ def test_dockerfile_run_mount_from_an_image() -> None:
         ("0", 10, 28, DOCKERFILE, "", ""),
         ("alpine", 13, 6, DOCKERFILE, "", ""),
     ]
+
+
+def test_files_up_to_16_mib_are_read(tmp_path: Path) -> None:
+    """Release manifests (an operator's install.yaml) are 1-5 MB: read them whole."""
+    pod = "---\napiVersion: v1\nkind: Pod\nspec: {containers: [{image: 'busybox:1'}]}\n"
+    filler = "---\napiVersion: v1\nkind: ConfigMap\ndata: {k: '" + "x" * 1000 + "'}\n"
+    big = tmp_path / "install.yaml"
+    big.write_text(filler * 2200 + pod, encoding="utf-8")
+    assert big.stat().st_size > 2 * 1024 * 1024
+    [found] = scan_file(big)
+    assert found.reference == "busybox:1"
+    assert MAX_SCAN_SIZE == 16 * 1024 * 1024
+    with pytest.raises(
+        ScanError,
+        match=r"install\.yaml: file is \d+ bytes, above the 1048576-byte limit \(--max-file-size\)",
+    ):
+        scan_file(big, max_size=1024 * 1024)
+
+
+def test_the_size_limit_is_an_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from manifest_lint.cli.main import main
+    from manifest_lint.cli.parsers import build_lint_parser
+
+    assert build_lint_parser(scan=True).parse_args([]).max_file_size == MAX_SCAN_SIZE
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(f"FROM alpine@sha256:{'a' * 64}\n" + "#" * 2000 + "\n", encoding="utf-8")
+    report = tmp_path / "report.json"
+    code = main(
+        ["scan", "--offline", "--max-file-size", "1KiB", "--json", str(report), str(dockerfile)]
+    )
+    [result] = json.loads(report.read_text())["results"]
+    assert result["findings"][0]["message"].endswith("above the 1024-byte limit (--max-file-size)")
+    assert code == 2
+    assert main(["scan", "--offline", "--max-file-size", "1MiB", str(dockerfile)]) == 0
+    capsys.readouterr()
+    for bad in ("0", "1.5MiB", "x", "-3", "1TB"):
+        assert main(["scan", "--offline", "--max-file-size", bad, str(dockerfile)]) == 2
+        assert "--max-file-size" in capsys.readouterr().err
 
 
 def test_scan_says_when_a_named_file_has_nothing_to_check(

@@ -65,7 +65,7 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
         write_config(out, args, config, fail_on, backend_name, policies)
         return ExitCode.OK
     compiled = compile_policies(policies, backend, host.functions(), share=not args.offline)
-    targets = read_targets(args, scan_targets(args.files) if scan else [])
+    targets = read_targets(args, scan_targets(args.files, args.max_file_size) if scan else [])
     # Offline, nothing is fetched: the cache is neither read nor written.
     registries = Registries(registry_options(args), None if args.offline else cache_option(args))
     sources = host.sources()

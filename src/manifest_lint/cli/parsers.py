@@ -4,6 +4,7 @@ groups, and the ``-p no:NAME`` plugin blocks read before any parser exists."""
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 
 from manifest_lint import __version__
@@ -16,6 +17,21 @@ class Parser(argparse.ArgumentParser):
         # Printed after "manifest-lint: error: ": name the subcommand, not the program twice.
         where = self.prog.removeprefix("manifest-lint").strip()
         raise UsageError(f"{where}: {message}" if where else message)
+
+
+_SIZE_UNITS = {"": 1, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def file_size(text: str) -> int:
+    """``--max-file-size``: a number of bytes, or of KiB, MiB or GiB (``16MiB``)."""
+    match = re.fullmatch(r"([0-9]+)([KMG]iB)?", text, re.IGNORECASE)
+    number, unit = match.groups("") if match else ("0", "")
+    unit = unit.lower()
+    if int(number) < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: give bytes, or a whole number of KiB, MiB or GiB (16MiB)"
+        )
+    return int(number) * _SIZE_UNITS[unit]
 
 
 def add_registry_options(parser: argparse.ArgumentParser) -> None:
@@ -143,6 +159,14 @@ def build_lint_parser(
     if scan:
         parser.add_argument(
             "files", nargs="*", metavar="FILE", help="files to find image references in"
+        )
+        parser.add_argument(
+            "--max-file-size",
+            type=file_size,
+            default="16MiB",
+            metavar="SIZE",
+            help="read files up to SIZE: bytes, or KiB, MiB, GiB (default: %(default)s); "
+            "a larger file is an error result",
         )
     else:
         parser.add_argument(

@@ -18,15 +18,15 @@ if TYPE_CHECKING:
     from manifest_lint.sources.base import SourceOpener
 
 
-def scan_targets(files: Sequence[str]) -> list[Target]:
+def scan_targets(files: Sequence[str], max_size: int | None = None) -> list[Target]:
     from manifest_lint.results import Location
     from manifest_lint.runner import Target
-    from manifest_lint.scan import scan_file
+    from manifest_lint.scan import MAX_SCAN_SIZE, scan_file
 
     targets: list[Target] = []
     for name in files:
         try:
-            found = scan_file(Path(name))
+            found = scan_file(Path(name), max_size=max_size or MAX_SCAN_SIZE)
         except ManifestLintError as exc:
             # A file that cannot be read is a result too: the other files still count.
             targets.append(Target(name, Location(name), error=str(exc)))

@@ -57,6 +57,7 @@ written as, so the ``on:`` of a workflow is the key ``"on"``, not ``True``.
 
 A file of none of these kinds gives one :class:`Found` saying so (see
 :data:`NOTHING_TO_CHECK`), so a run reports it as skipped instead of saying nothing.
+Files above ``max_size`` (16 MiB by default) are refused.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ __all__ = [
     "DOCKERFILE",
     "KINDS",
     "KUBERNETES",
+    "MAX_SCAN_SIZE",
     "NOTHING_TO_CHECK",
     "WORKFLOW",
     "Found",
@@ -85,6 +87,10 @@ __all__ = [
     "scan_file",
     "scan_text",
 ]
+
+#: Files larger than this are refused by default (``--max-file-size``): release
+#: manifests (an operator's ``install.yaml``) are 1-5 MB.
+MAX_SCAN_SIZE = 16 * 1024 * 1024
 
 #: The problem of the one :class:`Found` a file of no known kind gives.
 NOTHING_TO_CHECK = (
@@ -105,10 +111,10 @@ def scan_text(path: str, text: str, kind: str | None = None) -> list[Found]:
     return _scan(path, path, text, kind)
 
 
-def scan_file(path: Path, kind: str | None = None) -> list[Found]:
-    """:func:`scan_text` on a file read as UTF-8 (at most 1 MiB); locations name
-    ``path`` as given. Raises :class:`ScanError` when it cannot be read."""
-    text = read_text(path, ScanError)
+def scan_file(path: Path, kind: str | None = None, *, max_size: int = MAX_SCAN_SIZE) -> list[Found]:
+    """:func:`scan_text` on a file read as UTF-8 (at most ``max_size`` bytes); locations
+    name ``path`` as given. Raises :class:`ScanError` when it cannot be read."""
+    text = read_text(path, ScanError, max_size=max_size, size_option="--max-file-size")
     return _scan(path.absolute(), str(path), text, kind)
 
 

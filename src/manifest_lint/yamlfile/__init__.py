@@ -52,11 +52,18 @@ class FileError(Protocol):
     ) -> ManifestLintError: ...
 
 
-def read_text(path: Path, error: FileError | None = None) -> str:
-    """The text of a YAML file (UTF-8, at most :data:`MAX_YAML_SIZE` bytes); ``error``
-    as for :func:`load_all`."""
+def read_text(
+    path: Path,
+    error: FileError | None = None,
+    *,
+    max_size: int = MAX_YAML_SIZE,
+    size_option: str = "",
+) -> str:
+    """The text of a file (UTF-8, at most ``max_size`` bytes: :data:`MAX_YAML_SIZE` for
+    policies and configuration); ``error`` as for :func:`load_all`. ``size_option``
+    names the option that sets ``max_size``, for the message of a file above it."""
     with _raised_as(error, str(path)):
-        return _read_text(path)
+        return _read_text(path, max_size, size_option)
 
 
 def load_all(
@@ -97,11 +104,12 @@ def _raised_as(error: FileError | None, path: str) -> Iterator[None]:
         raise error(exc.message, path=path, line=exc.line, column=exc.column) from None
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, max_size: int, size_option: str) -> str:
     try:
         size = path.stat().st_size
-        if size > MAX_YAML_SIZE:
-            raise YamlError(f"file is {size} bytes, above the {MAX_YAML_SIZE}-byte limit")
+        if size > max_size:
+            hint = f" ({size_option})" if size_option else ""
+            raise YamlError(f"file is {size} bytes, above the {max_size}-byte limit{hint}")
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
