@@ -243,6 +243,30 @@ def test_a_kubernetes_manifest_is_checked_at_its_line(offline: Path, pre_commit_
     assert "no-latest" in result.output
 
 
+def test_a_flow_style_manifest_and_an_install_yaml_over_1_mib_are_checked(
+    offline: Path, pre_commit_home: Path
+) -> None:
+    """KYAML (flow style) documents and release manifests of several MB passed the hook
+    unread: 0 references, or 'file is ... above the 1048576-byte limit'."""
+    (offline / "pod.yaml").write_text(
+        '{ apiVersion: "v1", kind: Pod, metadata: { name: web },\n'
+        '  spec: { containers: [ { name: web, image: "registry.example.com/web:latest" } ] } }\n',
+        encoding="utf-8",
+    )
+    filler = "---\napiVersion: v1\nkind: ConfigMap\ndata: {k: '" + "x" * 1000 + "'}\n"
+    (offline / "install.yaml").write_text(
+        filler * 1500
+        + "---\napiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n"
+        + "      containers: [{name: m, image: 'ghcr.io/acme/operator:latest'}]\n",
+        encoding="utf-8",
+    )
+    result = run_hooks(offline, pre_commit_home, "pod.yaml", "install.yaml")
+    assert result.code == 1, result.output
+    assert "pod.yaml:2:46: registry.example.com/web:latest" in result.output
+    assert "install.yaml:6007:38: ghcr.io/acme/operator:latest" in result.output
+    assert "no-latest" in result.output
+
+
 def test_helm_templates_and_other_files_are_not_passed_to_the_hook(
     offline: Path, pre_commit_home: Path
 ) -> None:
