@@ -119,8 +119,8 @@ class ReferenceResult:
         loc = self.location
         if loc is None:
             return self.reference
-        if not loc.line:
-            return f"{loc.path}: {self.reference}"
+        if not loc.line:  # a file (scan's file of no known kind, or one it cannot read)
+            return loc.path if self.reference == loc.path else f"{loc.path}: {self.reference}"
         where = f"{loc.path}:{loc.line}" + (f":{loc.column}" if loc.column else "")
         return f"{where}: {self.reference}"
 
