@@ -149,7 +149,8 @@ def served(registry: RegistryServer, skopeo: str) -> dict[str, str]:
 def test_console_examples_run_as_shown(
     document: Document, served: dict[str, str], tmp_path: Path
 ) -> None:
-    shutil.copytree(ROOT / "examples" / "multiarch", tmp_path / "examples" / "multiarch")
+    for example in ("multiarch", "scan"):  # the layout; the files docs/scan.md scans
+        shutil.copytree(ROOT / "examples" / example, tmp_path / "examples" / example)
     shutil.copytree(FIXTURES, tmp_path, dirs_exist_ok=True)
     for name, content in document.files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
