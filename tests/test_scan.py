@@ -934,7 +934,7 @@ DOCKERFILE_FRAGMENTS = st.sampled_from(
         "--from=", "--", "$", "${", "}", ":-", ":+", ":?", "-", "+", "?", "#", "%", "/", "=",
         "'", '"', "\\", "`", "\n", "\r\n", " \\\n", "\t", " ", "<<", "<<-", "EOF",
         "# escape=`\n", "# escape=\\\n", "# syntax=x\n", "A", "B", "alpine", "scratch", "0",
-        '["x"]', "\ufeff",
+        '["x"]', "\ufeff", "RUN ", "--mount=", "type=", "from=", ",", "secret", "cache",
     ]
 )
 YAML_FRAGMENTS = st.sampled_from(
@@ -943,7 +943,7 @@ YAML_FRAGMENTS = st.sampled_from(
         "apiVersion: v1", "kind:", " Pod", " List", " CronJob", "spec:", "template:",
         "jobTemplate:", "containers:", "initContainers:", "\n", "\n  ", "\n    ", "- ", "{",
         "}", "[", "]", ",", ":", " ", "'", '"', "${", "${{", "$$", "$", "&a ", "*a", "!!int ",
-        "---", "on:", "? ", "~", "1", "x",
+        "---", "on:", "? ", "~", "1", "x", "<<: ", "<<", "&b ", "*b", "volumes:", "reference:",
     ]
 )
 KEYS = st.sampled_from(
