@@ -749,6 +749,24 @@ def test_kubernetes_documents_are_recognised_by_content(name: str, text: str) ->
         assert lines[f.location.line - 1][f.location.column - 1 :].startswith(f.reference)
 
 
+def test_yaml_without_the_keys_of_a_kind_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No apiVersion and kind, no services: nothing to parse for (a speed trick: see
+    scan/detect.py), and the same answer as parsing gives."""
+    import importlib
+
+    detect = importlib.import_module("manifest_lint.scan.detect")
+    text = "name: x\nsteps: [{run: make}]\n"
+    assert detect_kind("x.yaml", text) is None
+    assert detect_kind("x.yaml", "kind: Pod\napiversion: v1\n") is None  # parsed: no apiVersion
+
+    def refuse(text: str) -> Any:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(detect, "read_documents", refuse)
+    assert detect_kind("x.yaml", text) is None
+    assert [f.problem for f in scan_text("x.yaml", text + "[")] == [NOTHING_TO_CHECK]
+
+
 def test_pod_image_volumes_are_references() -> None:
     """`volumes[].image.reference` (Kubernetes 1.31+) is pulled like a container's image."""
     text = textwrap.dedent(
