@@ -266,7 +266,7 @@ def test_quiet_scan_still_names_the_references_it_could_not_resolve(
     blank, line, results, summary = out.splitlines()
     assert (blank, line) == (
         "",
-        f"7 references skipped, unresolved: {'; '.join(skipped)}; and 2 more (all without -q)",
+        f"7 skipped, not checked: {'; '.join(skipped)}; and 2 more (all without -q)",
     )
     assert results.startswith("13 results: ")  # the pinned reference has 6, the 7 skips 1 each
     assert summary.startswith("8 references: ")

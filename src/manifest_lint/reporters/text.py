@@ -20,7 +20,7 @@ def label(finding: Finding, fail_on: Severity) -> str:
     return finding.outcome.name
 
 
-#: ``-q``: unresolved references named on the summary line about them.
+#: ``-q``: how many of the unchecked places are named on the line about them.
 _SHOWN = 5
 
 
@@ -37,9 +37,10 @@ class TextReporter:
         self.stream = stream
         self.run = run
         self.colour = run.tty and not os.environ.get("NO_COLOR")
-        #: ``-q``: the references skipped unresolved (a build argument or variable with
-        #: no value), as "where (why)", told in one line at the end.
-        self.unresolved: list[str] = []
+        #: ``-q``: what scan skipped unchecked (a reference with a build argument or
+        #: variable of no value, a file of no known kind), as "where (why)", told in one
+        #: line at the end.
+        self.unchecked: list[str] = []
 
     def _paint(self, text: str, key: str) -> str:
         if not self.colour:
@@ -50,7 +51,7 @@ class TextReporter:
         w = self.stream.write
         findings = result.findings
         if self.run.quiet:
-            self.unresolved += [
+            self.unchecked += [
                 f"{_place(result)} ({finding.message})"
                 for finding in findings
                 if finding.name == REFERENCE and finding.outcome is Outcome.SKIP
@@ -77,12 +78,11 @@ class TextReporter:
 
     def finish(self, summary: Summary) -> None:
         self.stream.write("\n")
-        if self.unresolved:
-            count = len(self.unresolved)
-            shown = "; ".join(self.unresolved[:_SHOWN])
+        if self.unchecked:
+            count = len(self.unchecked)
+            shown = "; ".join(self.unchecked[:_SHOWN])
             more = f"; and {count - _SHOWN} more (all without -q)" if count > _SHOWN else ""
-            noun = "reference" if count == 1 else "references"
-            self.stream.write(escape(f"{count} {noun} skipped, unresolved: {shown}{more}") + "\n")
+            self.stream.write(escape(f"{count} skipped, not checked: {shown}{more}") + "\n")
         self.stream.write("\n".join(summary.lines()) + "\n")
         for host, stats in summary.registries.items():
             methods = ", ".join(f"{n} {m}" for m, n in stats["requests"].items()) or "none"
