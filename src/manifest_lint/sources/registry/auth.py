@@ -5,7 +5,8 @@ The flow answers a ``401`` with a ``WWW-Authenticate`` challenge:
 * ``Bearer realm=...,service=...,scope=...``: asks the realm for a token with
   ``repository:NAME:pull`` scope (anonymously, with Basic credentials, or with an
   identity token through the OAuth2 ``refresh_token`` grant), caches it per scope
-  until it expires, and retries the request once with it;
+  until it expires, and retries the request once with it; requests that meet the
+  challenge together wait for one token request, not one each;
 * ``Basic``: retries with the username and password, and sends them up front
   from then on.
 
@@ -95,6 +96,8 @@ class RegistryAuth(httpx.Auth):
         self._allow_http_realm = allow_http_realm
         self._clock = clock
         self._tokens: dict[str, _Token] = {}
+        #: Held by the thread asking the token service for a scope.
+        self._fetching: dict[str, threading.Lock] = {}
         self._basic = False
         self._lock = threading.Lock()
         #: Token requests made, by scope: lets tests and reports see token reuse.
@@ -111,6 +114,10 @@ class RegistryAuth(httpx.Auth):
                 self._credential = self._credential_source()
                 self._credential_loaded = True
             return self._credential
+
+    def _scope_lock(self, scope: str) -> threading.Lock:
+        with self._lock:
+            return self._fetching.setdefault(scope, threading.Lock())
 
     def _cached(self, scope: str) -> str | None:
         with self._lock:
@@ -149,10 +156,19 @@ class RegistryAuth(httpx.Auth):
             return
         if challenge.scheme != "bearer":
             return
-        token_request = self._token_request(challenge, scope or challenge.params.get("scope", ""))
-        token_response = yield token_request
-        token_response.read()
-        value = self._accept_token(token_response, token_request, scope)
+        # One token request per scope at a time: requests that met the challenge
+        # together (a run's references of one repository start together) wait for
+        # the one that asks, then use its token. (httpx closes the flow when it ends
+        # or fails, which releases the lock.)
+        with self._scope_lock(scope):
+            value = self._cached(scope)
+            if value is None or value == token:  # none yet, or the one just refused
+                token_request = self._token_request(
+                    challenge, scope or challenge.params.get("scope", "")
+                )
+                token_response = yield token_request
+                token_response.read()
+                value = self._accept_token(token_response, token_request, scope)
         request.headers["Authorization"] = f"Bearer {value}"
         yield request
 
