@@ -29,6 +29,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 
 #: Headers that describe one connection, not the message (RFC 9110, section 7.6.1),
 #: and the ones aiohttp computes for the body it sends.
@@ -154,8 +155,11 @@ class LatencyProxy:
         if self.delay > 0:
             await asyncio.sleep(self.delay)
         assert self._session is not None
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        headers.pop("Host", None)
+        # Repeated headers stay repeated (docker sends one Accept line per media type).
+        headers = CIMultiDict(
+            (k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP
+        )
+        headers.popall("Host", None)
         body = await request.read() if request.body_exists else None
         async with self._session.request(
             request.method,
@@ -165,7 +169,9 @@ class LatencyProxy:
             allow_redirects=False,
         ) as upstream:
             data = await upstream.read()
-            out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+            out = CIMultiDict(
+                (k, v) for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP
+            )
             if "Location" in out and out["Location"].startswith(self.upstream):
                 out["Location"] = self.url + out["Location"][len(self.upstream) :]
             if request.method == "HEAD":
