@@ -346,3 +346,27 @@ def test_concurrent_references_of_one_repository_share_one_token(
     assert result.code == 0, result.err  # (pinned-digest only warns)
     assert issuer.issued == 1
     assert issuer.scopes == [f"repository:{REPOSITORY}:pull"]
+
+
+def test_a_second_repository_asks_for_its_token_without_meeting_the_challenge(
+    capsys: pytest.CaptureFixture[str], token_image: Pushed, docker_config: Path
+) -> None:
+    """Once the registry said where its tokens come from, the next repository's token is
+    asked for before its first request: a round trip less, and one 401 per run."""
+    server = token_image.server
+    issuer = server.token_issuer
+    assert issuer is not None
+    user, password = server.credentials or ("", "")
+    other = "auth/second"
+    push(server.url, other, token_image.built, "v1", auth=server.credentials)
+    write_config(docker_config, {"auths": {server.host: {"auth": b64(f"{user}:{password}")}}})
+    issuer.reset_counters()
+    start = _settled_size(server)
+    references = [token_image.reference, f"{server.host}/{other}:v1"]
+    result = run(capsys, "--concurrency", "1", "--select", "pinned-digest", *references)
+    assert result.code == 0, result.err
+    seen = _access_log(server, start)
+    assert [(m, p) for m, p, status in seen if status == 401] == [
+        ("GET", f"/v2/{REPOSITORY}/manifests/v1")
+    ]
+    assert issuer.scopes == [f"repository:{REPOSITORY}:pull", f"repository:{other}:pull"]
