@@ -139,6 +139,7 @@ class Cache:
         #: process: the answer holds for the whole run, so the references of a
         #: repository first met in this run are all fetched the cold way.
         self._known: dict[str, bool] = {}
+        self._marked: set[str] = set()
 
     def _path(self, digest: str) -> tuple[str, str] | None:
         """(directory, file) of the entry for ``digest``; None for what is not a digest."""
@@ -284,6 +285,10 @@ class Cache:
         with ``HEAD``. Errors are ignored, as for entries."""
         if self.knows(repository):
             return
+        with self._lock:
+            if repository in self._marked:
+                return  # (once per process: not two system calls per reference)
+            self._marked.add(repository)
         with contextlib.suppress(OSError):
             os.makedirs(self._repositories, exist_ok=True)
             os.close(os.open(self._marker(repository), os.O_WRONLY | os.O_CREAT, 0o644))
