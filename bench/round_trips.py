@@ -22,9 +22,9 @@ empty cache:
     each platform manifest and config by digest, no checks) with the same connection
     limit; best of ``--repeat``.
 (c) END TO END against ``docker manifest inspect --verbose --insecure`` on the
-    8-platform reference through the delayed proxy (docker reads the index and the
-    platform manifests, not the configs; manifest-lint also reads the configs and
-    evaluates the built-in policies): medians of ``--rounds``.
+    8-platform reference through the delayed proxy (docker 28 reads the index, every
+    manifest and its config, attestations included, one request at a time;
+    manifest-lint also evaluates the built-in policies): medians of ``--rounds``.
 
 and prints each figure next to the issue's target, PASS or MISS.
 """
