@@ -135,6 +135,39 @@ def test_pruning_removes_entries_of_the_old_format(tmp_path: Path) -> None:
     assert not old.exists()
 
 
+def test_repositories_are_known_from_the_next_process_on(tmp_path: Path) -> None:
+    """What a run stored marks its repository for later runs; within one process the
+    answer first given holds (a repository first met in a run is cold all run long)."""
+    cache = Cache(tmp_path)
+    assert not cache.knows("r.example/app")
+    cache.add_repository("r.example/app")
+    assert not cache.knows("r.example/app")
+    later = Cache(tmp_path)
+    assert later.knows("r.example/app")
+    assert not later.knows("r.example/other")
+    assert not later.knows("other.example/app")
+
+
+def test_pruning_drops_markers_older_than_every_entry_kept(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    for name in ("old", "new"):
+        cache.add_repository(f"r.example/{name}")
+    markers = {p.name: p for p in (tmp_path / "repositories").iterdir()}
+    assert len(markers) == 2
+    blobs = [os.urandom(1_000) for _ in range(4)]
+    for age, data in enumerate(blobs):
+        cache.put(digest_of(data), data)
+        os.utime(entry_path(tmp_path, digest_of(data)), (5_000_000 + age, 5_000_000 + age))
+    old, new = markers.values()
+    ages = {old: 1_000_000, new: 5_000_000}
+    for marker, age in ages.items():
+        os.utime(marker, (age, age))
+    Cache(tmp_path, max_bytes=3_000).prune()
+    assert len(list((tmp_path / "images" / "sha256").iterdir())) == 2
+    assert not old.exists()
+    assert new.exists()
+
+
 def _writer(root: str, data: bytes, rounds: int) -> None:
     cache = Cache(Path(root))
     digest = digest_of(data)
@@ -186,15 +219,18 @@ def test_a_warm_run_sends_one_head_per_tag_and_nothing_for_digests(
 
     def run() -> dict[str, object]:
         report = tmp_path / "report.json"
-        code = main(["--cache-dir", str(cache), "--json", str(report), *refs])
+        # One reference at a time: the digest reference then finds what the tag's read.
+        argv = ["--cache-dir", str(cache), "--concurrency", "1", "--json", str(report), *refs]
+        code = main(argv)
         assert code == 0, capsys.readouterr().out
         summary: dict[str, object] = json.loads(report.read_text())["summary"]
         return summary
 
     cold = run()["registries"][registry.host]  # type: ignore[index]
-    # Cold: a HEAD for the tag, then the index, 2 manifests and 2 configs by digest once
-    # (the digest reference finds them all in the cache).
-    assert cold["requests"] == {"GET": 5, "HEAD": 1}
+    # Cold, nothing cached for the repository: the tag's index by one GET (a HEAD first
+    # would only cost a round trip), then 2 manifests and 2 configs by digest, once (the
+    # digest reference finds them all in the cache).
+    assert cold["requests"] == {"GET": 5}
     warm = run()
     assert warm["registries"][registry.host]["requests"] == {"HEAD": 1}  # type: ignore[index]
     assert warm["registries"][registry.host]["manifestGets"] == 0  # type: ignore[index]
@@ -278,7 +314,8 @@ def test_an_entry_lacking_configs_is_completed_by_the_workers(
         return result
 
     first = run("--cache-dir", str(cache), "--select", "pinned-digest")
-    assert first["summary"]["registries"][registry.host]["requests"] == {"GET": 9, "HEAD": 3}
+    # Three repositories the cache knows nothing of: each tag's index by GET, no HEAD.
+    assert first["summary"]["registries"][registry.host]["requests"] == {"GET": 9}
 
     threads: list[str] = []
     real = RegistryClient.get_blob
@@ -309,3 +346,28 @@ def test_an_entry_lacking_configs_is_completed_by_the_workers(
     assert [r["findings"] for r in second["results"]] == [r["findings"] for r in fresh["results"]]
     third = run("--cache-dir", str(cache))  # the entries were completed
     assert third["summary"]["registries"][registry.host]["requests"] == {"HEAD": 3}
+
+
+@pytest.mark.registry
+def test_head_first_only_for_repositories_the_cache_knows(
+    registry: RegistryServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new tag of a repository the cache holds images of is resolved with HEAD (it
+    may name a cached image); a tag of another repository is fetched with GET."""
+
+    def push_one(repository: str, tag: str) -> str:
+        built = build_index([build_manifest("linux/amd64", layers=1, seed=f"{repository}{tag}")])
+        return push(registry.url, repository, built, tag).reference
+
+    def requests(reference: str) -> dict[str, int]:
+        report = tmp_path / "report.json"
+        main(["--cache-dir", str(tmp_path / "cache"), "--json", str(report), reference])
+        capsys.readouterr()
+        summary = json.loads(report.read_text())["summary"]
+        result: dict[str, int] = summary["registries"][registry.host]["requests"]
+        return result
+
+    assert requests(push_one("known/app", "v1")) == {"GET": 3}
+    # Another tag, another image, of the known repository: HEAD, then GETs by digest.
+    assert requests(push_one("known/app", "v2")) == {"GET": 3, "HEAD": 1}
+    assert requests(push_one("unknown/app", "v1")) == {"GET": 3}

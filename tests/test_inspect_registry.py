@@ -461,6 +461,7 @@ class Tamper:
     """What the proxy changes: paths are matched by suffix."""
 
     rewrite_digest_for: str = ""
+    drop_digest_for: str = ""
     flip_body_for: str = ""
     seen: list[str] = field(default_factory=list)
 
@@ -530,6 +531,10 @@ class TamperingProxy:
                     out_headers = [
                         (k, FAKE_DIGEST if k.lower() == "docker-content-digest" else v)
                         for k, v in out_headers
+                    ]
+                if tamper.drop_digest_for and path.endswith(tamper.drop_digest_for):
+                    out_headers = [
+                        (k, v) for k, v in out_headers if k.lower() != "docker-content-digest"
                     ]
                 if tamper.flip_body_for and path.endswith(tamper.flip_body_for) and body:
                     body = flip_a_byte(body)
@@ -602,15 +607,17 @@ def test_tampering_is_detected_end_to_end(
     _, repo, _ = split_reference(reference)
     ref = f"{proxy.host}/{repo}@{built.digest}" if pinned else f"{proxy.host}/{repo}:v1"
 
-    # By tag, the body is only fetched by tag without the cache (with it, a HEAD
-    # resolves the tag and the body is fetched by digest: see the test below).
-    extra = ["--no-cache"] if target == "tag" else []
-    result = run(capsys, "inspect", "--format", "json", *extra, ref)
-    err = assert_one_line_error(result, 3)
-    assert "digest mismatch" in err
-    assert true_digest in err
-    assert lie in err
-    assert any(seen.endswith(path) for seen in tamper.seen)
+    # By tag, the body is fetched by tag without the cache and with a cache that holds
+    # nothing of the repository (with one that does, a HEAD resolves the tag and the
+    # body is fetched by digest: see the test below).
+    for extra in (["--no-cache"], []) if target == "tag" else ([],):
+        tamper.seen.clear()
+        result = run(capsys, "inspect", "--format", "json", *extra, ref)
+        err = assert_one_line_error(result, 3)
+        assert "digest mismatch" in err
+        assert true_digest in err
+        assert lie in err
+        assert any(seen.endswith(path) for seen in tamper.seen)
 
 
 def test_a_lying_head_never_passes(
@@ -618,13 +625,57 @@ def test_a_lying_head_never_passes(
     pushed: Mapping[str, PushedCase],
     proxied: tuple[TamperingProxy, Tamper],
 ) -> None:
-    """With the cache, a tag is resolved by HEAD; a forged Docker-Content-Digest there
-    leads to a GET of a digest the registry does not have: an error, never a pass."""
+    """With a cache that holds images of the repository, a tag is resolved by HEAD; a
+    forged Docker-Content-Digest there leads to a GET of a digest the registry does not
+    have: an error, never a pass."""
     proxy, tamper = proxied
     reference, _built = pushed["oci_index"]
-    tamper.rewrite_digest_for = "/manifests/v1"
     _, repo, _ = split_reference(reference)
+    inspect_json(capsys, f"{proxy.host}/{repo}:v1")  # the cache now knows the repository
+    tamper.rewrite_digest_for = "/manifests/v1"
+    tamper.seen.clear()
     result = run(capsys, "inspect", "--format", "json", f"{proxy.host}/{repo}:v1")
     err = assert_one_line_error(result, 3)
     assert FAKE_DIGEST in err
     assert any(seen.endswith(f"/manifests/{FAKE_DIGEST}") for seen in tamper.seen)
+
+
+def test_a_tag_without_docker_content_digest_is_named_by_its_bytes(
+    capsys: pytest.CaptureFixture[str],
+    pushed: Mapping[str, PushedCase],
+    proxied: tuple[TamperingProxy, Tamper],
+) -> None:
+    """A registry that sends no Docker-Content-Digest: the tag's GET (cold) and its
+    HEAD (warm, which then cannot resolve it) say nothing, and the image is named by
+    the digest of the bytes read, which every later read is checked against."""
+    proxy, tamper = proxied
+    reference, built = pushed["oci_index"]
+    _, repo, _ = split_reference(reference)
+    tamper.drop_digest_for = "/manifests/v1"
+    cold = inspect_json(capsys, f"{proxy.host}/{repo}:v1")
+    assert cold["image"]["digest"] == built.digest
+    # One request for the tag, a GET: no HEAD first, as nothing of the repository is cached.
+    assert tamper.seen.count(f"/v2/{repo}/manifests/v1") == 1
+    tamper.seen.clear()
+    warm = inspect_json(capsys, f"{proxy.host}/{repo}:v1")
+    assert warm["image"]["digest"] == built.digest
+    # The HEAD names no digest, so the tag is read with GET; the rest is in the cache.
+    assert tamper.seen == [f"/v2/{repo}/manifests/v1"] * 2
+
+
+def test_a_digest_reference_without_docker_content_digest_is_checked_against_it(
+    capsys: pytest.CaptureFixture[str],
+    pushed: Mapping[str, PushedCase],
+    proxied: tuple[TamperingProxy, Tamper],
+) -> None:
+    proxy, tamper = proxied
+    reference, built = pushed["oci_index"]
+    _, repo, _ = split_reference(reference)
+    path = f"/manifests/{built.digest}"
+    tamper.drop_digest_for = path
+    tamper.flip_body_for = path
+    result = run(capsys, "inspect", "--format", "json", f"{proxy.host}/{repo}@{built.digest}")
+    err = assert_one_line_error(result, 3)
+    assert "digest mismatch" in err
+    assert built.digest in err
+    assert "sha256:" + hashlib.sha256(flip_a_byte(built.data)).hexdigest() in err

@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -281,3 +283,90 @@ def test_token_issuer_saw_the_basic_credentials_only(
     issuer.reset_counters()
     assert_inspected(inspect(capsys, token_image.reference), token_image)
     assert [r.username for r in issuer.requests] == [user]
+
+
+# ------------------------------------------------------------------ round trips
+
+_ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/1\.1" (?P<status>\d{3}) ')
+
+
+def _access_log(server: RegistryServer, start: int) -> list[tuple[str, str, int]]:
+    """(method, path, status) of every request the registry logged after ``start``."""
+    text = server.log_path.read_bytes()[start:].decode("utf-8", "replace")
+    return [(m["method"], m["path"], int(m["status"])) for m in _ACCESS.finditer(text)]
+
+
+def _settled_size(server: RegistryServer) -> int:
+    """The log's size once it stopped growing (lines are written after responses)."""
+    size = -1
+    while (now := server.log_path.stat().st_size) != size:
+        size = now
+        time.sleep(0.2)
+    return size
+
+
+def test_a_cold_reference_asks_what_token_auth_needs_and_no_more(
+    capsys: pytest.CaptureFixture[str], token_image: Pushed, docker_config: Path
+) -> None:
+    """The challenge comes with the first GET (no /v2/ ping, no HEAD: nothing is cached),
+    then one token serves the index again, the platform manifests and the configs."""
+    server = token_image.server
+    issuer = server.token_issuer
+    assert issuer is not None
+    user, password = server.credentials or ("", "")
+    write_config(docker_config, {"auths": {server.host: {"auth": b64(f"{user}:{password}")}}})
+    issuer.reset_counters()
+    start = _settled_size(server)
+    assert_inspected(inspect(capsys, token_image.reference), token_image)
+    seen = _access_log(server, start)
+    tag = f"/v2/{REPOSITORY}/manifests/v1"
+    assert seen[:2] == [("GET", tag, 401), ("GET", tag, 200)]
+    rest = seen[2:]
+    assert all(status == 200 and method == "GET" for method, _path, status in rest)
+    assert sorted(path.split("/")[-2] for _m, path, _s in rest) == ["blobs"] * 4 + ["manifests"] * 4
+    assert issuer.issued == 1
+
+
+def test_concurrent_references_of_one_repository_share_one_token(
+    capsys: pytest.CaptureFixture[str], token_image: Pushed, docker_config: Path
+) -> None:
+    """References of one repository started together all meet the challenge; one of
+    them asks for the token and the others wait for it, not ask again."""
+    server = token_image.server
+    issuer = server.token_issuer
+    assert issuer is not None
+    user, password = server.credentials or ("", "")
+    tags = [f"same{i}" for i in range(12)]
+    for tag in tags:
+        push(server.url, REPOSITORY, token_image.built, tag, auth=server.credentials)
+    write_config(docker_config, {"auths": {server.host: {"auth": b64(f"{user}:{password}")}}})
+    issuer.reset_counters()
+    references = [f"{server.host}/{REPOSITORY}:{tag}" for tag in tags]
+    result = run(capsys, "--concurrency", "12", "--select", "pinned-digest", *references)
+    assert result.code == 0, result.err  # (pinned-digest only warns)
+    assert issuer.issued == 1
+    assert issuer.scopes == [f"repository:{REPOSITORY}:pull"]
+
+
+def test_a_second_repository_asks_for_its_token_without_meeting_the_challenge(
+    capsys: pytest.CaptureFixture[str], token_image: Pushed, docker_config: Path
+) -> None:
+    """Once the registry said where its tokens come from, the next repository's token is
+    asked for before its first request: a round trip less, and one 401 per run."""
+    server = token_image.server
+    issuer = server.token_issuer
+    assert issuer is not None
+    user, password = server.credentials or ("", "")
+    other = "auth/second"
+    push(server.url, other, token_image.built, "v1", auth=server.credentials)
+    write_config(docker_config, {"auths": {server.host: {"auth": b64(f"{user}:{password}")}}})
+    issuer.reset_counters()
+    start = _settled_size(server)
+    references = [token_image.reference, f"{server.host}/{other}:v1"]
+    result = run(capsys, "--concurrency", "1", "--select", "pinned-digest", *references)
+    assert result.code == 0, result.err
+    seen = _access_log(server, start)
+    assert [(m, p) for m, p, status in seen if status == 401] == [
+        ("GET", f"/v2/{REPOSITORY}/manifests/v1")
+    ]
+    assert issuer.scopes == [f"repository:{REPOSITORY}:pull", f"repository:{other}:pull"]

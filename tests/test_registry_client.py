@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +28,7 @@ from manifest_lint.image import media_types as mt
 from manifest_lint.image.limits import MAX_DOCUMENT_SIZE
 from manifest_lint.image.model import Descriptor
 from manifest_lint.image.reference import parse_reference
+from manifest_lint.sources.cache import Cache
 from manifest_lint.sources.load import load_image
 from manifest_lint.sources.registry.client import RegistryClient
 from manifest_lint.sources.registry.credential import Credential
@@ -162,6 +164,60 @@ def test_manifest_by_tag_digest_comes_from_the_bytes(
     client = make_client(lambda request: manifest_response(digest=announced))
     fetched = client.get_manifest(REPO, "v1", what=WHAT)
     assert (fetched.data, fetched.digest, fetched.media_type) == (MANIFEST, DIGEST, mt.OCI_MANIFEST)
+
+
+@pytest.mark.parametrize(
+    ("announced", "cached"),
+    [(DIGEST, False), (None, False), (OTHER_DIGEST, False), (DIGEST, True), (None, True)],
+    ids=["header", "no-header", "wrong-header", "header-warm", "no-header-warm"],
+)
+def test_a_tag_through_the_cache_is_verified_and_named_by_its_bytes(
+    make_client: Callable[..., RegistryClient],
+    tmp_path: Path,
+    announced: str | None,
+    cached: bool,
+) -> None:
+    """With a cache that holds nothing of the repository, a tag is one GET (no HEAD),
+    checked against Docker-Content-Digest; what does not match is never stored. With
+    one that knows the repository, HEAD first; a HEAD without a digest falls back
+    to the same GET."""
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path))
+        response = manifest_response(digest=announced)
+        return (
+            httpx.Response(200, headers=response.headers) if request.method == "HEAD" else response
+        )
+
+    reference = parse_reference(WHAT)
+    if cached:
+        Cache(tmp_path).add_repository(f"{HOST}/{REPO}")
+    cache = Cache(tmp_path)
+    source = RegistrySource(make_client(handler), reference, cache)
+    tag = ("GET", f"/v2/{REPO}/manifests/v1")
+    if announced == OTHER_DIGEST:
+        with pytest.raises(IntegrityError, match="announced in Docker-Content-Digest"):
+            source.resolve()
+        source.close()
+        assert seen == [tag]
+        assert cache.read(DIGEST) is None
+        assert cache.read(OTHER_DIGEST) is None
+        assert not Cache(tmp_path).knows(f"{HOST}/{REPO}")
+        return
+    fetched = source.resolve()
+    source.close()
+    assert (fetched.data, fetched.digest) == (MANIFEST, DIGEST)
+    if not cached:
+        assert seen == [tag]
+    elif announced:
+        assert seen == [("HEAD", tag[1]), ("GET", f"/v2/{REPO}/manifests/{DIGEST}")]
+    else:
+        assert seen == [("HEAD", tag[1]), tag]
+    entry = Cache(tmp_path).read(DIGEST)
+    assert entry is not None
+    assert entry.documents == {DIGEST: MANIFEST}
+    assert Cache(tmp_path).knows(f"{HOST}/{REPO}")
 
 
 # ------------------------------------------------------------------ size caps

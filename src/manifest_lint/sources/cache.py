@@ -21,6 +21,13 @@ once even when their entries are written later.
 
 Only documents of at most :data:`~manifest_lint.image.limits.MAX_DOCUMENT_SIZE` are
 cached (manifests, indexes, configs); layers never are.
+
+Beside the entries, ``<root>/repositories/<hex>`` (an empty file named by the
+SHA-256 of ``registry/repository``) says that images of that repository were
+stored: only then can a ``HEAD`` of a tag let the cache answer, so a tag of a
+repository the cache knows nothing of is fetched with one ``GET`` instead
+(``sources/registry/source.py``). A marker only ever costs a request, never a
+wrong answer: what it says is checked against the entries themselves.
 """
 
 from __future__ import annotations
@@ -52,6 +59,8 @@ _PRUNE_TO = 0.8
 MAGIC = b"manifest-lint cache 2\n"
 #: Directory of entries under the root (``blobs``, one file per document, was version 1).
 ENTRIES = "images"
+#: Directory of the markers of repositories whose images were stored.
+REPOSITORIES = "repositories"
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,12 @@ class Cache:
         self._entries = str(root / ENTRIES)
         self._recent: OrderedDict[str, bytes] = OrderedDict()
         self._recent_bytes = 0
+        self._repositories = str(root / REPOSITORIES)
+        #: Whether each repository asked about had a marker when first asked in this
+        #: process: the answer holds for the whole run, so the references of a
+        #: repository first met in this run are all fetched the cold way.
+        self._known: dict[str, bool] = {}
+        self._marked: set[str] = set()
 
     def _path(self, digest: str) -> tuple[str, str] | None:
         """(directory, file) of the entry for ``digest``; None for what is not a digest."""
@@ -242,6 +257,42 @@ class Cache:
         if due:
             self.prune()
 
+    # -- repositories ------------------------------------------------------------------
+    def _marker(self, repository: str) -> str:
+        return f"{self._repositories}/{Digest.of(repository.encode('utf-8')).encoded}"
+
+    def knows(self, repository: str) -> bool:
+        """Whether images of ``repository`` (``registry/name``) were stored in this cache
+        before this process first asked (one ``stat`` per repository and run)."""
+        with self._lock:
+            known = self._known.get(repository)
+        if known is not None:
+            return known
+        path = self._marker(repository)
+        try:
+            mtime = os.stat(path).st_mtime
+            known = True
+        except OSError:
+            known = False
+        if known and time.time() - mtime > _TOUCH_EVERY:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # pruning drops markers not used for longer than entries
+        with self._lock:
+            return self._known.setdefault(repository, known)
+
+    def add_repository(self, repository: str) -> None:
+        """Images of ``repository`` are stored now: later runs may resolve its tags
+        with ``HEAD``. Errors are ignored, as for entries."""
+        if self.knows(repository):
+            return
+        with self._lock:
+            if repository in self._marked:
+                return  # (once per process: not two system calls per reference)
+            self._marked.add(repository)
+        with contextlib.suppress(OSError):
+            os.makedirs(self._repositories, exist_ok=True)
+            os.close(os.open(self._marker(repository), os.O_WRONLY | os.O_CREAT, 0o644))
+
     # -- one document at a time (an image of one document) --------------------------
     def get(self, digest: str) -> bytes | None:
         """The verified bytes of the document ``digest`` names, stored as its own entry."""
@@ -275,9 +326,20 @@ class Cache:
             total += info.st_size
         if total <= self.max_bytes:
             return
-        for _mtime, size, path in sorted(entries):
+        entries.sort()
+        kept = len(entries)
+        for _mtime, size, path in entries:
             with contextlib.suppress(OSError):
                 path.unlink()
                 total -= size
+            kept -= 1
             if total <= self.max_bytes * _PRUNE_TO:
                 break
+        # A marker not used since before the oldest entry kept was last used names a
+        # repository whose images are most likely gone: drop it too (if any are left,
+        # its tags cost a GET instead of a HEAD once, and the marker comes back).
+        oldest = entries[-kept][0] - _TOUCH_EVERY if kept else float("inf")
+        for marker in (self.root / REPOSITORIES).glob("*"):
+            with contextlib.suppress(OSError):
+                if marker.stat().st_mtime < oldest:
+                    marker.unlink()

@@ -5,7 +5,10 @@ The flow answers a ``401`` with a ``WWW-Authenticate`` challenge:
 * ``Bearer realm=...,service=...,scope=...``: asks the realm for a token with
   ``repository:NAME:pull`` scope (anonymously, with Basic credentials, or with an
   identity token through the OAuth2 ``refresh_token`` grant), caches it per scope
-  until it expires, and retries the request once with it;
+  until it expires, and retries the request once with it; requests that meet the
+  challenge together wait for one token request, not one each, and once the host
+  sent a challenge, the token of a new scope is asked for before its first
+  request rather than after a ``401`` that would repeat it;
 * ``Basic``: retries with the username and password, and sends them up front
   from then on.
 
@@ -95,6 +98,10 @@ class RegistryAuth(httpx.Auth):
         self._allow_http_realm = allow_http_realm
         self._clock = clock
         self._tokens: dict[str, _Token] = {}
+        #: Held by the thread asking the token service for a scope.
+        self._fetching: dict[str, threading.Lock] = {}
+        #: The host's last Bearer challenge (its realm and service apply to every scope).
+        self._challenge: Challenge | None = None
         self._basic = False
         self._lock = threading.Lock()
         #: Token requests made, by scope: lets tests and reports see token reuse.
@@ -112,6 +119,10 @@ class RegistryAuth(httpx.Auth):
                 self._credential_loaded = True
             return self._credential
 
+    def _scope_lock(self, scope: str) -> threading.Lock:
+        with self._lock:
+            return self._fetching.setdefault(scope, threading.Lock())
+
     def _cached(self, scope: str) -> str | None:
         with self._lock:
             token = self._tokens.get(scope)
@@ -127,6 +138,17 @@ class RegistryAuth(httpx.Auth):
             return
         scope = scope_for(request.url.path)
         token = self._cached(scope)
+        known = self._challenge
+        if token is None and scope and known is not None:
+            # The host already said where its tokens come from: ask for this scope's
+            # before the request, not after a 401 that would only say it again.
+            with self._scope_lock(scope):
+                token = self._cached(scope)
+                if token is None:
+                    token_request = self._token_request(known, scope)
+                    token_response = yield token_request
+                    token_response.read()
+                    token = self._accept_token(token_response, token_request, scope)
         if token is not None:
             request.headers["Authorization"] = f"Bearer {token}"
         elif self._basic:
@@ -149,10 +171,21 @@ class RegistryAuth(httpx.Auth):
             return
         if challenge.scheme != "bearer":
             return
-        token_request = self._token_request(challenge, scope or challenge.params.get("scope", ""))
-        token_response = yield token_request
-        token_response.read()
-        value = self._accept_token(token_response, token_request, scope)
+        with self._lock:
+            self._challenge = challenge
+        # One token request per scope at a time: requests that met the challenge
+        # together (a run's references of one repository start together) wait for
+        # the one that asks, then use its token. (httpx closes the flow when it ends
+        # or fails, which releases the lock.)
+        with self._scope_lock(scope):
+            value = self._cached(scope)
+            if value is None or value == token:  # none yet, or the one just refused
+                token_request = self._token_request(
+                    challenge, scope or challenge.params.get("scope", "")
+                )
+                token_response = yield token_request
+                token_response.read()
+                value = self._accept_token(token_response, token_request, scope)
         request.headers["Authorization"] = f"Bearer {value}"
         yield request
 

@@ -1,8 +1,9 @@
 """A :class:`~manifest_lint.sources.base.Source` for registry references, with the cache.
 
-With a cache, a tag is resolved with ``HEAD`` (which Docker Hub does not count as a
-pull) and documents are read from the cache's entry for that digest when they are
-there; what had to be fetched is written back as one entry for the image.
+When the cache holds images of the reference's repository, a tag is resolved with
+``HEAD`` (which Docker Hub does not count as a pull) and documents are read from the
+cache's entry for that digest when they are there; otherwise the tag is fetched with
+one ``GET``. What had to be fetched is written back as one entry for the image.
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ if TYPE_CHECKING:
 class RegistrySource:
     """A :class:`~manifest_lint.sources.base.Source` for one reference in a registry.
 
-    With a cache, a tag is resolved with ``HEAD`` (which Docker Hub does not count
-    as a pull) and content is read from the cache's entry for that digest when it
-    is there; a cached digest reference needs no request at all. What had to be
-    fetched is written to the cache when the source is closed, as one entry for
-    the image. Without a cache, a tag is fetched with one ``GET``.
+    With a cache that holds images of the repository, a tag is resolved with
+    ``HEAD`` (which Docker Hub does not count as a pull) and content is read from
+    the cache's entry for that digest when it is there; a cached digest reference
+    needs no request at all. Where the cache could not answer (no cache, or nothing
+    cached for the repository: a CI job's first run), a tag is fetched with one
+    ``GET``: a ``HEAD`` first would only add a round trip. Either way the top
+    document is verified, against ``Docker-Content-Digest`` when the registry sends
+    one, and is named by the digest of its bytes. What had to be fetched is written
+    to the cache when the source is closed, as one entry for the image.
     """
 
     def __init__(
@@ -40,6 +45,8 @@ class RegistrySource:
         self.reference = reference
         self.cache = cache
         self.what = str(reference)
+        #: ``registry/repository``: what the cache knows images of.
+        self._repository = f"{reference.registry}/{reference.repository}"
         #: Everything for this reference, retries included, must be done by then.
         self.deadline = time.monotonic() + client.options.timeout
         self._entry: Entry | None = None
@@ -75,6 +82,7 @@ class RegistrySource:
         """Write what was fetched to the cache (the client is shared: nothing else)."""
         if self.cache is not None and self._fetched and self._top:
             self.cache.write(self._top, self._documents)
+            self.cache.add_repository(self._repository)
             self._fetched = False
 
     def _cached(self, digest: str) -> bytes | None:
@@ -122,7 +130,7 @@ class RegistrySource:
         if digest:
             self._open(digest)
             return self._by_digest(digest, "", self.what)
-        if self.cache is not None:
+        if self.cache is not None and self.cache.knows(self._repository):
             try:
                 head = self.client.head_manifest(
                     repository, tag, what=self.what, deadline=self.deadline
@@ -133,8 +141,15 @@ class RegistrySource:
                 self._open(head.digest)
                 what = f"{self.what} (HEAD resolved it to {head.digest})"
                 return self._by_digest(head.digest, head.media_type, what)
-        fetched = self.client.get_manifest(repository, tag, what=self.what, deadline=self.deadline)
-        self._top = fetched.digest
+
+        def get() -> Fetched:
+            return self.client.get_manifest(repository, tag, what=self.what, deadline=self.deadline)
+
+        # (A tag's key has no ':', so it never meets a digest's.) The digest is the
+        # bytes' own, checked against Docker-Content-Digest when sent (client.py).
+        fetched = self.client.once((repository, tag), get)
+        # Its children may be cached all the same (the image under another name).
+        self._open(fetched.digest)
         self._keep(fetched.digest, fetched.data)
         return fetched
 
