@@ -139,12 +139,7 @@ class Bench:
         self.work = work
         self.log = workload.AccessLog(registry.log_path)
         self.runs: list[Measured] = []
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MANIFEST_LINT_")}
-        self.env["MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        # No credential helpers of this machine's user: nothing but the registry is timed.
-        (work / "docker-config").mkdir(exist_ok=True)
-        self.env["DOCKER_CONFIG"] = str(work / "docker-config")
-        self.env.pop("REGISTRY_AUTH_FILE", None)
+        self.env = workload.clean_env(work)
         self._serial = 0
 
     def measure(self, label: str, command: list[str], references: int) -> Measured:

@@ -23,6 +23,7 @@ two offsets taken before and after the run.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -413,3 +414,15 @@ class AccessLog:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True)
+
+
+def clean_env(work: Path) -> dict[str, str]:
+    """The environment a timed manifest-lint runs in: this one without MANIFEST_LINT_*
+    settings, no installed plugins, and an empty docker config under ``work`` (no
+    credential helpers of this machine's user: nothing but the registry is timed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MANIFEST_LINT_")}
+    env["MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    (work / "docker-config").mkdir(exist_ok=True)
+    env["DOCKER_CONFIG"] = str(work / "docker-config")
+    env.pop("REGISTRY_AUTH_FILE", None)
+    return env

@@ -25,10 +25,11 @@ from tests.helpers.images import build_index, build_manifest, push
 from tests.helpers.registry_server import RegistryServer
 from tests.helpers.reports import validate_junit, validate_sarif
 
+# The policy that quotes an annotation and a label in its message, and their keys.
+from tests.test_hostile import ECHO_POLICY, LABEL, NOTE
+
 pytestmark = pytest.mark.registry
 
-NOTE = "org.example.note"
-LABEL = "org.example.label"
 #: Clear the screen, set the window title, an 8-bit CSI, a right-to-left override and
 #: an isolate, bidi marks, a zero-width space, a tag character, a line separator, a
 #: no-break space. (No NUL: cel-expr-python 0.1.3 cuts strings there.)
@@ -37,18 +38,6 @@ TEXT = (
     "marks\u200e\u200f\u061c zw\u200b tag\U000e0041 ls\u2028 nbsp\xa0 end\\x1b"
 )
 SHOWN = escape(TEXT)
-
-ECHO_POLICY = f"""\
-apiVersion: manifest-lint.dev/v1
-kind: Policy
-metadata: {{name: echo}}
-spec:
-  validations:
-    - expression: "false"
-      messageExpression: >-
-        'note: ' + image.annotations['{NOTE}'] + ' label: ' +
-        image.manifests[0].config.labels['{LABEL}']
-"""
 
 
 def unsafe(text: str) -> list[str]:
