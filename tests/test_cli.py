@@ -288,3 +288,13 @@ def test_ref_names_a_reference_that_is_never_a_command(
         ("alpine:3.19", {"path": "Dockerfile", "line": 1, "column": 6}),
         ("inspect", None),
     ]
+
+
+@pytest.mark.parametrize("argv", [["scan"], ["-q", "scan"], ["scan", "--offline"]])
+def test_scan_with_nothing_to_scan_names_what_scan_wants(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "manifest-lint: error: scan: no files given (FILE..., or --ref REF, --refs-file FILE)\n"
+    )

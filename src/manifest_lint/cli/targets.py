@@ -97,6 +97,8 @@ def read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
                 column = len(line) - len(line.lstrip()) + 1
                 targets.append(Target(text, Location(path, number, column)))
     if not targets and not getattr(args, "files", None):
+        if hasattr(args, "files"):  # scan
+            raise UsageError("scan: no files given (FILE..., or --ref REF, --refs-file FILE)")
         raise UsageError("no image references given (REF..., or --refs-file FILE)")
     return found + _first_occurrences(targets[len(found) :])
 
