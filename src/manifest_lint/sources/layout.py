@@ -82,6 +82,15 @@ class _Directory(_Files):
             return handle.read(limit + 1)
 
 
+def _require_end(tar: tarfile.TarFile) -> None:
+    """A tar archive ends with zero blocks after its last member. Python 3.11 raises on an
+    archive cut inside a header; 3.13 stops there as if at the end. Checked here, so a
+    truncated archive is told apart from one that lacks a file, on every Python."""
+    tar.fileobj.seek(tar.offset)  # (a TarFile opened from a path always has its fileobj)
+    if len(tar.fileobj.read(tarfile.BLOCKSIZE)) < tarfile.BLOCKSIZE:
+        raise tarfile.ReadError("unexpected end of data")
+
+
 class _Archive(_Files):
     def __init__(self, path: str) -> None:
         self.path = path
@@ -89,6 +98,7 @@ class _Archive(_Files):
         try:
             tar = tarfile.open(path, "r:*")  # noqa: SIM115 (kept open; closed in close())
             members = tar.getmembers()
+            _require_end(tar)
         except FileNotFoundError:
             raise LayoutError(f"OCI archive {path} does not exist", path=path) from None
         except (tarfile.TarError, OSError, EOFError) as exc:
