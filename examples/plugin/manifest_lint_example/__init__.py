@@ -2,7 +2,7 @@
 
 It adds:
 
-* a CEL function, ``isSemver(string) -> bool``;
+* a CEL function, ``isSemverTag(string) -> bool``;
 * a policy, ``semver-tag`` (the reference's tag is a semantic version), from
   ``policies/semver-tag.yaml`` in this package;
 * a reporter, ``csv``: one line per result (``--format csv`` or
@@ -48,11 +48,11 @@ def is_semver(text: str) -> bool:
 def manifest_lint_register_functions(register: Callable[[CelFunction], None]) -> None:
     register(
         CelFunction(
-            "isSemver",
+            "isSemverTag",
             (STRING,),
             BOOL,
             is_semver,
-            doc="The string is a semantic version (an optional 'v' first).",
+            doc="A semantic version, an optional 'v' first (the Kubernetes isSemver() takes none).",
         )
     )
 

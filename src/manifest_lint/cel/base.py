@@ -48,6 +48,17 @@ RESERVED_FUNCTION_NAMES = frozenset(
         "join", "substring", "trim", "format", "quote", "reverse",
         # optional extension
         "orValue", "hasValue", "value", "or", "optMap", "optFlatMap",
+        # lists, sets, math and encoders extensions, two-variable comprehensions
+        "slice", "flatten", "distinct", "sort", "sortBy", "range", "first", "last",
+        "transformList", "transformMap", "transformMapEntry", "lists", "sets", "math",
+        "base64", "strings",
+        # the Kubernetes libraries (cel/kubernetes.py)
+        "find", "findAll", "isSorted", "sum", "min", "max", "url", "isURL", "getScheme",
+        "getHost", "getPort", "getEscapedPath", "getQuery", "ip", "isIP", "family",
+        "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast",
+        "isGlobalUnicast", "cidr", "isCIDR", "masked", "prefixLength", "containsIP",
+        "containsCIDR", "semver", "isSemver", "compareTo", "isGreaterThan", "isLessThan",
+        "major", "minor", "patch",
     }
 )  # fmt: skip
 
@@ -174,12 +185,15 @@ class CelFunction:
     impl: Callable[..., Any]
     doc: str = ""
     member: bool = False
+    #: One of manifest-lint's own libraries (``cel/kubernetes.py``), which may add
+    #: overloads to a standard name (``list.indexOf`` beside ``string.indexOf``).
+    library: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(self.params))
         if not _IDENTIFIER.match(self.name):
             raise PluginError(f"CEL function name {self.name!r} is not an identifier")
-        if self.name in RESERVED_FUNCTION_NAMES:
+        if self.name in RESERVED_FUNCTION_NAMES and not self.library:
             raise PluginError(
                 f"CEL function name {self.name!r} is a CEL built-in or macro; choose another name"
             )

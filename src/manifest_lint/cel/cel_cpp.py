@@ -38,6 +38,8 @@ from typing import Any
 from cel_expr_python import cel  # type: ignore[import-untyped]  # 0.1.3 ships .pyi stubs but no py.typed
 from cel_expr_python.ext import (  # type: ignore[import-untyped]  # same package, no py.typed
     ext_bindings,
+    ext_encoders,
+    ext_math,
     ext_optional,
     ext_strings,
 )
@@ -54,6 +56,7 @@ from manifest_lint.cel.base import (
     expression_error,
     timestamp_variables,
 )
+from manifest_lint.cel.kubernetes import KUBERNETES_FUNCTIONS
 from manifest_lint.errors import EvaluationError, PluginError
 
 NAME = "cel-expr-python"
@@ -73,6 +76,13 @@ _SCALARS: dict[str, Any] = {
     "dyn": cel.Type.DYN,
 }
 _ERROR = cel.Type.ERROR
+#: The extensions cel-cpp ships that 0.1.3 enables only through an environment config
+#: (there is no Python class for them): the lists and sets extensions and the
+#: two-variable comprehensions (``all(k, v, ...)``, ``transformList``...).
+#: ``transformMap`` compiles but fails when run in 0.1.3 (``cel.@mapInsert`` missing).
+_CONFIG_EXTENSIONS = (
+    "extensions:\n  - name: lists\n  - name: sets\n  - name: two-var-comprehensions\n"
+)
 _PROBLEM = re.compile(
     r"ERROR: <input>:(-?\d+):(-?\d+): (.*?)(?:\n \| [^\n]*\n \| [^\n]*)?(?=\nERROR: <input>:|\Z)",
     re.DOTALL,
@@ -203,43 +213,58 @@ class _Environment:
     ):
         self.timestamps = timestamp_variables(variables)
         self.functions = functions
-        by_name: dict[str, list[CelFunction]] = {}
-        for function in functions:
-            overloads = by_name.setdefault(function.name, [])
-            if any(o.overload_id == function.overload_id for o in overloads):
-                raise PluginError(f"CEL function {function.signature} is declared twice")
-            overloads.append(function)
-        declarations = [
-            cel.FunctionDecl(
-                name,
-                [
-                    cel.Overload(
-                        f.overload_id,
-                        native_type(f.result),
-                        [native_type(p) for p in f.params],
-                        is_member=f.member,
-                        impl=_wrap(f),
-                    )
-                    for f in overloads
-                ],
-            )
-            for name, overloads in by_name.items()
-        ]
+        declarations = _declarations(functions)
         try:
             self.native = cel.NewEnv(
+                config=cel.NewEnvConfigFromYaml(_CONFIG_EXTENSIONS),
                 variables={name: native_type(t) for name, t in variables.items()},
                 functions=declarations,
-                extensions=[
-                    ext_strings.ExtStrings(),
-                    ext_optional.ExtOptional(),
-                    ext_bindings.ExtBindings(),
-                ],
+                extensions=[*_extensions()],
                 container=container or None,
             )
         except (RuntimeError, TypeError, ValueError) as exc:
             raise PluginError(
                 f"cannot declare the CEL variables and functions: {clean_message(str(exc))}"
             ) from exc
+
+
+def _extensions() -> list[Any]:
+    """cel-cpp's extensions, and the Kubernetes libraries as one more extension: an
+    extension's overloads join a name already declared (``list.indexOf`` beside
+    ``string.indexOf``), where ``functions=`` refuses the name ("declared multiple times")."""
+    return [
+        ext_strings.ExtStrings(),
+        ext_math.ExtMath(),
+        ext_encoders.ExtEncoders(),
+        ext_optional.ExtOptional(),
+        ext_bindings.ExtBindings(),
+        cel.CelExtension("manifest-lint", _declarations(KUBERNETES_FUNCTIONS)),
+    ]
+
+
+def _declarations(functions: Sequence[CelFunction]) -> list[Any]:
+    by_name: dict[str, list[CelFunction]] = {}
+    for function in functions:
+        overloads = by_name.setdefault(function.name, [])
+        if any(o.overload_id == function.overload_id for o in overloads):
+            raise PluginError(f"CEL function {function.signature} is declared twice")
+        overloads.append(function)
+    return [
+        cel.FunctionDecl(
+            name,
+            [
+                cel.Overload(
+                    f.overload_id,
+                    native_type(f.result),
+                    [native_type(p) for p in f.params],
+                    is_member=f.member,
+                    impl=_wrap(f),
+                )
+                for f in overloads
+            ],
+        )
+        for name, overloads in by_name.items()
+    ]
 
 
 class CelExprPythonBackend:

@@ -35,7 +35,7 @@ from typing import Any
 import celpy
 from celpy import celtypes
 from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError
+from celpy.evaluation import CELEvalError, base_functions
 
 from manifest_lint.cel.base import (
     Activation,
@@ -49,6 +49,8 @@ from manifest_lint.cel.base import (
     timestamp_variables,
 )
 from manifest_lint.cel.celpy_check import Checker, parse_problem
+from manifest_lint.cel.celpy_library import CELPY_FUNCTIONS, NAMESPACE_FUNCTIONS, NAMESPACES
+from manifest_lint.cel.kubernetes import KUBERNETES_FUNCTIONS
 from manifest_lint.errors import EvaluationError, PluginError
 
 NAME = "celpy"
@@ -202,18 +204,55 @@ def _cel_type_name(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+class Namespace:
+    """The value of ``sets`` in ``sets.contains(a, b)``: celpy calls ``contains(sets, a, b)``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+_NAMESPACE_VALUES = {name: Namespace(name) for name in NAMESPACES}
+#: The functions of the libraries (cel/kubernetes.py, cel/celpy_library.py) on this backend.
+LIBRARY_FUNCTIONS = (*KUBERNETES_FUNCTIONS, *CELPY_FUNCTIONS)
+_NAMESPACED = frozenset(name for _, name in NAMESPACE_FUNCTIONS)
+
+
+def _namespaced(namespace: Namespace, name: str, args: Sequence[Any]) -> Any:
+    impl = NAMESPACE_FUNCTIONS.get((namespace.name, name))
+    if impl is None:
+        return CELEvalError(f"undeclared reference to '{namespace.name}.{name}'")
+    try:
+        return to_celpy(impl(*(to_plain(a) for a in args)))
+    except Exception as exc:
+        return CELEvalError(f"{namespace.name}.{name}: {exc}")
+
+
 def _dispatcher(name: str, overloads: Sequence[CelFunction]) -> Callable[..., Any]:
-    """One celpy function for all overloads of ``name``: picks by argument types."""
+    """One celpy function for all overloads of ``name``: picks by argument types.
+
+    A call on a namespace (``math.greatest(...)``) goes to the namespace's function,
+    and arguments that match no overload go to celpy's own function of that name
+    (``contains`` is both ``sets.contains`` and ``string.contains``)."""
+    fallback = base_functions.get(name)
 
     def call(*args: Any) -> Any:
+        if args and isinstance(args[0], Namespace):
+            return _namespaced(args[0], name, args[1:])
+        failed: CELEvalError | None = None
         for function in overloads:
             if len(function.params) == len(args) and all(
                 _matches(a, t) for a, t in zip(args, function.params, strict=True)
             ):
                 try:
                     return to_celpy(function.impl(*(to_plain(a) for a in args)), function.result)
-                except Exception as exc:
-                    return CELEvalError(f"{name}: {exc}")
+                except Exception as exc:  # celpy cannot tell ip(x) from x.ip(): try the next
+                    failed = failed or CELEvalError(f"{name}: {exc}")
+        if failed is not None:
+            return failed
+        if fallback is not None:
+            return fallback(*args)
         applied = ", ".join(_cel_type_name(a) for a in args)
         return CELEvalError(f"found no matching overload for {name!r} applied to ({applied})")
 
@@ -251,7 +290,8 @@ class CelpyActivation(Activation):
 
 def _context(values: Mapping[str, Any], types: Mapping[str, CelType]) -> dict[str, Any]:
     try:
-        return {name: to_celpy(value, types.get(name)) for name, value in values.items()}
+        context = {name: to_celpy(value, types.get(name)) for name, value in values.items()}
+        return {**_NAMESPACE_VALUES, **context}
     except (TypeError, ValueError) as exc:
         raise EvaluationError(f"cannot pass the values to CEL: {exc}") from exc
 
@@ -276,18 +316,22 @@ class CelpyBackend:
         functions: Sequence[CelFunction] = (),
     ) -> CelpyProgram:
         types = declared(variables)
-        by_name: dict[str, list[CelFunction]] = {}
+        by_name: dict[str, list[CelFunction]] = {name: [] for name in _NAMESPACED}
         for function in functions:
             overloads = by_name.setdefault(function.name, [])
             if any(o.overload_id == function.overload_id for o in overloads):
                 raise PluginError(f"CEL function {function.signature} is declared twice")
             overloads.append(function)
+        for function in LIBRARY_FUNCTIONS:  # after the custom ones: those are tried first
+            by_name.setdefault(function.name, []).append(function)
         with self._lock:
             try:
                 ast = self._environment.compile(expression)
             except CELParseError as exc:
                 raise expression_error(expression, [parse_problem(expression, exc)]) from exc
-            checker = Checker(types, functions)
+            checker = Checker(
+                [*types, *NAMESPACES], [*functions, *LIBRARY_FUNCTIONS], known=_NAMESPACED
+            )
             checker.check(ast)
             if checker.problems:
                 raise expression_error(expression, checker.problems)

@@ -4,6 +4,7 @@ functions, macro variables; and parse errors placed where cel-cpp places them.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from celpy.evaluation import base_functions
 
 from manifest_lint.cel.base import CelFunction, Problem
 
+_OPTIONAL_SYNTAX = re.compile(r"[.\[]\?")
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _GLOBAL_MACROS = frozenset({"has", "dyn"})
 _TYPE_IDENTIFIERS = frozenset(
@@ -23,9 +25,15 @@ _TYPE_IDENTIFIERS = frozenset(
 class Checker:
     """Finds undeclared references and wrong arities: celpy itself only finds them when run."""
 
-    def __init__(self, variables: Iterable[str], functions: Sequence[CelFunction]) -> None:
+    def __init__(
+        self,
+        variables: Iterable[str],
+        functions: Sequence[CelFunction],
+        *,
+        known: Iterable[str] = (),
+    ) -> None:
         self.variables = frozenset(variables)
-        self.known_functions = frozenset(base_functions) | _GLOBAL_MACROS
+        self.known_functions = frozenset(base_functions) | _GLOBAL_MACROS | frozenset(known)
         self.arities: dict[tuple[str, bool], set[int]] = {}
         for function in functions:
             self.arities.setdefault((function.name, function.member), set()).add(
@@ -54,7 +62,16 @@ class Checker:
                 tree.children[1],
                 _arguments(tree.children[2:]),
             )
+            if _unsupported(target, str(token), len(args)):
+                self._add(
+                    f"{_unsupported(target, str(token), len(args))} is not supported by the "
+                    f"celpy backend (cel-python 0.5.0); use --cel-backend cel-expr-python",
+                    token,
+                )
+                return
             self.check(target, bound)
+            if str(token) == "min" and not args:  # celpy's own macro: the list's minimum
+                return
             if str(token) in _MACROS:
                 variable = _macro_variable(args[0]) if args else None
                 if variable is None:
@@ -93,6 +110,32 @@ class Checker:
         )
 
 
+_NO_FUNCTION = {
+    "sortBy": "the lists extension's sortBy() macro",
+    "first": "the lists extension's first() (an optional value)",
+    "last": "the lists extension's last() (an optional value)",
+    "transformList": "the two-variable comprehension transformList()",
+    "transformMap": "the two-variable comprehension transformMap()",
+    "transformMapEntry": "the two-variable comprehension transformMapEntry()",
+    "orValue": "optional values (orValue)",
+    "hasValue": "optional values (hasValue)",
+}
+
+
+def _unsupported(target: lark.Tree[Any], name: str, count: int) -> str:
+    """What celpy cannot run in ``TARGET.NAME(args)``, or ''."""
+    if name in _NO_FUNCTION:
+        return _NO_FUNCTION[name]
+    if name in ("all", "exists", "exists_one") and count == 3:
+        return f"the two-variable comprehension {name}(k, v, ...)"
+    namespace = _macro_variable(target)
+    if namespace == "cel" and name == "bind":
+        return "cel.bind()"
+    if namespace == "optional":
+        return f"optional.{name}()"
+    return ""
+
+
 def _subtree(node: Any) -> lark.Tree[Any]:
     assert isinstance(node, lark.Tree)
     return node
@@ -122,6 +165,15 @@ def _macro_variable(expr: lark.Tree[Any]) -> str | None:
 def parse_problem(expression: str, exc: CELParseError) -> Problem:
     cause = exc.__context__
     line, column = exc.line or 0, exc.column or 0
+    optional = _OPTIONAL_SYNTAX.search(expression)
+    if optional:
+        before = expression[: optional.start() + 1]
+        return Problem(
+            "optional syntax (x.?field, m[?key]) is not supported by the celpy backend "
+            "(cel-python 0.5.0); use --cel-backend cel-expr-python",
+            before.count("\n") + 1,
+            len(before) - before.rfind("\n"),
+        )
     if isinstance(cause, lark.exceptions.UnexpectedToken):
         if cause.token.type == "$END":
             lines = expression.splitlines() or [""]

@@ -84,7 +84,7 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
     plan = Plan(
         compiled,
         sources,
-        datetime.now(UTC),
+        args.now or datetime.now(UTC),
         fail_on,
         args.concurrency,
         offline=args.offline,

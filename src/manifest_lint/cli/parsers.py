@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from manifest_lint import __version__
 from manifest_lint.cli.exit_codes import EXIT_CODES_HELP
@@ -32,6 +33,21 @@ def file_size(text: str) -> int:
             f"{text!r} is not a size: give bytes, or a whole number of KiB, MiB or GiB (16MiB)"
         )
     return int(number) * _SIZE_UNITS[unit]
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
+
+
+def rfc3339(text: str) -> datetime:
+    """``--now``: an RFC 3339 time with its offset (``2025-06-01T12:00:00Z``)."""
+    try:
+        if not _RFC3339.match(text):
+            raise ValueError(text)
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an RFC 3339 time with an offset (2025-06-01T12:00:00Z)"
+        ) from None
 
 
 def add_registry_options(parser: argparse.ArgumentParser) -> None:
@@ -273,6 +289,13 @@ def build_lint_parser(
         default=16,
         metavar="N",
         help="references read at once (default: %(default)s)",
+    )
+    run.add_argument(
+        "--now",
+        type=rfc3339,
+        metavar="RFC3339",
+        help="the time policies see as 'now' (default: when the run starts), "
+        "e.g. 2025-06-01T12:00:00Z",
     )
     add_registry_options(parser)
     add_plugin_options(parser)
