@@ -298,3 +298,44 @@ def test_scan_with_nothing_to_scan_names_what_scan_wants(
     assert capsys.readouterr().err == (
         "manifest-lint: error: scan: no files given (FILE..., or --ref REF, --refs-file FILE)\n"
     )
+
+
+_FRESH_POLICY = """\
+apiVersion: manifest-lint.dev/v1
+kind: Policy
+metadata:
+  name: fresh
+spec:
+  scope: platform
+  validations:
+    - expression: now - timestamp(platform.config.created) < duration('2160h')
+      messageExpression: "'built ' + string(now - timestamp(platform.config.created)) + ' ago'"
+"""
+
+
+@pytest.mark.parametrize("command", [[], ["scan"]])
+def test_now_sets_the_time_policies_see(tmp_path: Path, command: list[str]) -> None:
+    """The example's configs were created 2024-01-02T03:04:05Z (within 90 days of
+    2024-02-01, not of 2025-06-01)."""
+    policy = tmp_path / "fresh.yaml"
+    policy.write_text(_FRESH_POLICY, encoding="utf-8")
+    target: list[str] = ["oci:examples/multiarch:1.0"]
+    if command:
+        listing = tmp_path / "Dockerfile"
+        listing.write_text("FROM oci:examples/multiarch:1.0\n", encoding="utf-8")
+        target = ["--ref", "oci:examples/multiarch:1.0"]
+    base = [*command, "--policy", str(policy), "--select", "fresh", "--format", "json", *target]
+    recent = _command(*base, "--now", "2024-02-01T00:00:00Z")
+    assert recent.returncode == 0, recent.stderr
+    old = _command(*base, "--now", "2025-06-01T02:00:00+02:00")
+    assert old.returncode == 1, old.stderr
+    messages = {f["message"] for r in json.loads(old.stdout)["results"] for f in r["findings"]}
+    assert messages == {"built 44571355s ago"}  # 2025-06-01T00:00Z - 2024-01-02T03:04:05Z
+
+
+@pytest.mark.parametrize("value", ["2025-06-01", "2025-06-01T00:00:00", "tomorrow"])
+def test_now_must_be_rfc3339_with_an_offset(value: str) -> None:
+    result = _command("--now", value, "oci:examples/multiarch:1.0")
+    assert result.returncode == 2
+    assert b"is not an RFC 3339 time with an offset" in result.stderr
+    assert b"Traceback" not in result.stderr
