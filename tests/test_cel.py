@@ -584,3 +584,72 @@ def test_variable_names_must_be_strings(backend: CelBackend) -> None:
     values: Any = {1: 2, "image": {}}
     with pytest.raises(EvaluationError):
         program.evaluate(values)
+
+
+# -- docs/cel.md ------------------------------------------------------------------------------
+
+CEL_DOC = Path(__file__).resolve().parent.parent / "docs" / "cel.md"
+
+
+def _doc_examples() -> list[Any]:
+    """Every line of every ```cel block of docs/cel.md, on each backend the block names
+    (```cel: every backend; ```cel NAME: that one)."""
+    examples, lines = [], CEL_DOC.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if not line.startswith("```cel"):
+            continue
+        names = line[len("```cel") :].split() or BACKEND_NAMES
+        body = lines[number + 1 :]
+        for offset, text in enumerate(body[: body.index("```")], start=number + 2):
+            examples += [pytest.param(name, text, id=f"{name}-line{offset}") for name in names]
+    return examples
+
+
+def test_docs_cel_has_an_example_per_library() -> None:
+    text = CEL_DOC.read_text(encoding="utf-8")
+    for section in ("Strings", "Lists", "Sets", "Math", "Encoders", "Optionals", "Bindings"):
+        assert f"## {section}\n\n```cel" in text
+    assert len(_doc_examples()) >= 25
+
+
+@pytest.mark.parametrize(("backend_name", "expression"), _doc_examples())
+def test_docs_cel_examples_are_true(backend_name: str, expression: str) -> None:
+    program = get_backend(backend_name).compile(
+        expression, variables=VARIABLES, functions=BUILTIN_FUNCTIONS
+    )
+    assert program.evaluate(activation()) is True
+
+
+# -- built-in policies use the standard libraries -------------------------------------------
+
+POLICY_FILES = sorted((Path(__file__).resolve().parent.parent / "policies").glob("*.yaml"))
+#: manifest-lint's own functions that a standard library function replaces.
+DEPRECATED_FUNCTIONS = {"joinStrings": "join"}
+
+
+def _expressions(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [
+            text
+            for key, value in node.items()
+            for text in (
+                [value] if key in ("expression", "messageExpression") else _expressions(value)
+            )
+        ]
+    if isinstance(node, list):
+        return [text for item in node for text in _expressions(item)]
+    return []
+
+
+@pytest.mark.parametrize("path", POLICY_FILES, ids=[p.name for p in POLICY_FILES])
+def test_builtin_policies_use_no_deprecated_function(path: Path, backend: CelBackend) -> None:
+    expressions = [
+        text
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        for text in _expressions(document)
+    ]
+    assert expressions
+    for text in expressions:
+        for old, new in DEPRECATED_FUNCTIONS.items():
+            assert f"{old}(" not in text, f"{path.name}: use {new}() instead of {old}()"
+        backend.compile(text, variables=VARIABLES, functions=BUILTIN_FUNCTIONS)

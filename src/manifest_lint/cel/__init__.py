@@ -6,13 +6,18 @@ once into a :class:`CelProgram`, evaluated many times with plain Python values):
 ``cel-expr-python`` (default, alias ``cel-cpp``)
     Google's cel-cpp runtime (``cel-expr-python``). Type-checked at compile time,
     ~0.7 ms per image for six policies with a shared :class:`Activation` (~1.9 ms
-    passing a dict to each evaluation; ``bench/cel.py``), with the strings, optional and
-    ``cel.bind`` extensions. At most 10,000 comprehension iterations per
-    evaluation (fixed by the library).
+    passing a dict to each evaluation; ``bench/cel.py``), with the extensions cel-cpp
+    ships (strings, lists, sets, math, encoders, optionals, ``cel.bind``, two-variable
+    comprehensions). At most 10,000 comprehension iterations per evaluation (fixed
+    by the library).
 ``celpy``
     cel-python, pure Python (``pip install 'manifest-lint[celpy]'``), 50-130x slower.
-    No mixed int/double comparisons, no optionals, no string extensions, no
-    ``cel.bind``, no iteration limit; type errors only show when evaluated.
+    No mixed int/double comparisons, no optionals, no ``cel.bind``, no two-variable
+    comprehensions (compile errors naming the backend), no iteration limit; type
+    errors only show when evaluated. The strings, lists, sets, math and base64
+    extensions are written for it (``celpy_library.py``).
+
+Both have the Kubernetes libraries (``kubernetes.py``); docs/cel.md is the table.
 
 A backend's library is imported by :func:`get_backend`, never by importing this
 package. Variables are declared with :class:`CelType`; custom functions with

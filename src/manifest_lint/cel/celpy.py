@@ -9,9 +9,13 @@ What cel-python 0.5.0 does differently from cel-expr-python, as measured here:
   error.
 * Mixed numeric comparisons fail: ``dyn(1) == 1.0`` and ``1 < 1.5`` are errors
   (cel-cpp answers true, as the CEL spec's heterogeneous equality says).
-* No optional values (``m.?key``, ``optional.of``): a syntax error.
-* No string extension (``split``, ``join``, ``lowerAscii``, ``format``...) and no
-  ``cel.bind``: undeclared references.
+* No optional values (``m.?key``, ``optional.of``), no ``cel.bind``, no two-variable
+  comprehensions, no ``sortBy``/``first``/``last``: compile errors naming the backend
+  (``celpy_check.py``).
+* No extensions: the strings, lists, sets, math and base64 functions are written for
+  it (``celpy_library.py``; not ``format``). A namespaced call (``sets.contains(a, b)``)
+  reaches celpy as ``contains(sets, a, b)``: each namespace is bound to a
+  :class:`Namespace` value in every evaluation.
 * No iteration limit (``max_iterations`` is None); it is 50-130x slower (``bench/cel.py``).
 * Parse errors at the end of the text are reported by lark at the last token; this
   backend moves them to the end, as cel-cpp reports them.

@@ -7,9 +7,8 @@
     evaluation error.
 
 ``joinStrings(list(string), string) -> string``
-    The elements joined with a separator: ``joinStrings(['a', 'b'], ', ')`` is
-    ``"a, b"``. Every backend has it (cel-python lacks the strings extension's
-    ``join``), so the built-in policies use it in their messages.
+    Deprecated, kept for existing policies: ``['a', 'b'].join(', ')`` (the strings
+    extension, on every backend since the celpy backend gained it) does the same.
 """
 
 from __future__ import annotations
@@ -42,6 +41,6 @@ BUILTIN_FUNCTIONS: tuple[CelFunction, ...] = (
         (list_of(STRING), STRING),
         STRING,
         join_strings,
-        doc="Join a list of strings with a separator: joinStrings(['a', 'b'], ', ') == 'a, b'.",
+        doc="Deprecated: write ['a', 'b'].join(', '), the strings extension's join.",
     ),
 )
