@@ -121,6 +121,7 @@ def test_conformance_file_is_well_formed() -> None:
         ("params.all(k, v, v)", "two-variable comprehension all"),
         ("[1].sortBy(x, x)", "sortBy()"),
         ("[1].first()", "first()"),
+        ("'%s'.format(['a'])", "format()"),
         ("params.transformMap(k, v, v)", "transformMap()"),
     ],
 )

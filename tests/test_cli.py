@@ -339,3 +339,21 @@ def test_now_must_be_rfc3339_with_an_offset(value: str) -> None:
     assert result.returncode == 2
     assert b"is not an RFC 3339 time with an offset" in result.stderr
     assert b"Traceback" not in result.stderr
+
+
+def test_what_celpy_cannot_run_is_exit_2_naming_the_backend(tmp_path: Path) -> None:
+    policy = tmp_path / "bind.yaml"
+    policy.write_text(
+        "apiVersion: manifest-lint.dev/v1\nkind: Policy\nmetadata:\n  name: bind\nspec:\n"
+        "  validations:\n    - expression: >-\n"
+        "        cel.bind(n, image.platforms.size(), n > 1)\n",
+        encoding="utf-8",
+    )
+    argv = ["--policy", str(policy), "--select", "bind", "oci:examples/multiarch:1.0"]
+    assert _command(*argv).returncode == 0  # cel-expr-python has cel.bind
+    result = _command("--cel-backend", "celpy", *argv)
+    assert result.returncode == 2
+    assert f"{policy}:8:13: policy 'bind': CEL expression does not compile: ".encode() in (
+        result.stderr
+    )
+    assert b"cel.bind() is not supported by the celpy backend (cel-python 0.5.0)" in result.stderr

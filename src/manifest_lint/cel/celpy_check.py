@@ -111,6 +111,7 @@ class Checker:
 
 
 _NO_FUNCTION = {
+    "format": "the strings extension's format()",
     "sortBy": "the lists extension's sortBy() macro",
     "first": "the lists extension's first() (an optional value)",
     "last": "the lists extension's last() (an optional value)",
