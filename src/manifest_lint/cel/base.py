@@ -54,7 +54,7 @@ RESERVED_FUNCTION_NAMES = frozenset(
         "base64", "strings",
         # the Kubernetes libraries (cel/kubernetes.py)
         "find", "findAll", "isSorted", "sum", "min", "max", "url", "isURL", "getScheme",
-        "getHost", "getPort", "getEscapedPath", "getQuery", "ip", "isIP", "family",
+        "getHost", "getHostname", "getPort", "getEscapedPath", "getQuery", "ip", "isIP", "family",
         "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast",
         "isGlobalUnicast", "cidr", "isCIDR", "masked", "prefixLength", "containsIP",
         "containsCIDR", "semver", "isSemver", "compareTo", "isGreaterThan", "isLessThan",

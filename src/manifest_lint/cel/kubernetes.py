@@ -3,8 +3,8 @@
 Written here from the Kubernetes documentation (k8s.io/apiserver/pkg/cel/library):
 regex (``find``, ``findAll``), lists (``isSorted``, ``sum``, ``min``, ``max``,
 ``indexOf``, ``lastIndexOf``), URLs (``url``, ``isURL``, ``getScheme``, ``getHost``,
-``getPort``, ``getEscapedPath``, ``getQuery``), IP addresses and CIDR ranges (``ip``,
-``isIP``, ``cidr``, ``isCIDR``, ``family``, ``containsIP``...) and semantic versions
+``getHostname``, ``getPort``, ``getEscapedPath``, ``getQuery``), IP addresses and CIDR
+ranges (``ip``, ``isIP``, ``cidr``, ``isCIDR``, ``family``, ``containsIP``...) and semantic versions
 (``semver``, ``isSemver``, ``isGreaterThan``, ``compareTo``, ``major``...).
 
 One difference from Kubernetes: a URL, an IP, a CIDR or a semver is a *string* here
@@ -47,6 +47,7 @@ from manifest_lint.cel.kubernetes_net import (
     family,
     get_escaped_path,
     get_host,
+    get_hostname,
     get_port,
     get_query,
     get_scheme,
@@ -255,7 +256,8 @@ KUBERNETES_FUNCTIONS: tuple[CelFunction, ...] = (
     _global("url", (STRING,), STRING, url, "a URL (absolute, or an absolute path)"),
     _global("isURL", (STRING,), BOOL, is_url, "whether url() accepts the string"),
     _fn("getScheme", (STRING,), STRING, get_scheme, "the URL's scheme"),
-    _fn("getHost", (STRING,), STRING, get_host, "the URL's host, without the port"),
+    _fn("getHost", (STRING,), STRING, get_host, "the URL's host and port"),
+    _fn("getHostname", (STRING,), STRING, get_hostname, "the URL's host, without the port"),
     _fn("getPort", (STRING,), STRING, get_port, "the URL's port, or ''"),
     _fn("getEscapedPath", (STRING,), STRING, get_escaped_path, "the URL's escaped path"),
     _fn("getQuery", (STRING,), map_of(STRING, list_of(STRING)), get_query, "the query"),

@@ -22,10 +22,11 @@ _ESCAPED = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*\Z")
 
 
 def _split_url(text: str) -> urllib.parse.SplitResult:
-    """As Go's ``url.ParseRequestURI``: an absolute URL or an absolute path."""
+    """An absolute URL or an absolute path, as Kubernetes' ``url()`` takes (the
+    fragment is not part of the path or the query)."""
     if not text or _CONTROL.search(text) or not (text.startswith("/") or _SCHEME.match(text)):
         raise ValueError(f"URL parse error during conversion from string: {text!r}")
-    parts = urllib.parse.urlsplit(text, allow_fragments=False)
+    parts = urllib.parse.urlsplit(text)
     if " " in parts.netloc:
         raise ValueError(f"URL parse error during conversion from string: {text!r}")
     try:
@@ -53,10 +54,15 @@ def get_scheme(text: str) -> str:
 
 
 def get_host(text: str) -> str:
-    """The host without its port; an IPv6 address keeps its brackets."""
-    netloc = _split_url(text).netloc.rpartition("@")[2]
+    """The host and its port, as written: ``example.com:80``, ``[::1]:80``."""
+    return _split_url(text).netloc.rpartition("@")[2]
+
+
+def get_hostname(text: str) -> str:
+    """The host without its port or an IPv6 address's brackets: ``::1``."""
+    netloc = get_host(text)
     if netloc.startswith("["):
-        return netloc[: netloc.index("]") + 1]
+        return netloc[1 : netloc.index("]")]
     return netloc.partition(":")[0]
 
 
