@@ -199,8 +199,17 @@ class _Environment:
     """One ``cel.Env`` per set of declarations; kept alive by the backend's cache."""
 
     def __init__(
-        self, variables: Mapping[str, CelType], functions: Sequence[CelFunction], container: str
+        self,
+        variables: Mapping[str, CelType],
+        functions: Sequence[CelFunction],
+        container: str,
+        *,
+        native_variables: Mapping[str, Any] | None = None,
+        descriptor_pool: Any = None,
     ):
+        """``native_variables`` (``cel.Type`` values, message types of
+        ``descriptor_pool`` among them) are declared in place of ``variables``: the
+        typed environment of :mod:`manifest_lint.cel.typed`, which only checks."""
         self.timestamps = timestamp_variables(variables)
         self.functions = functions
         by_name: dict[str, list[CelFunction]] = {}
@@ -227,7 +236,9 @@ class _Environment:
         ]
         try:
             self.native = cel.NewEnv(
-                variables={name: native_type(t) for name, t in variables.items()},
+                variables=native_variables
+                if native_variables is not None
+                else {name: native_type(t) for name, t in variables.items()},
                 functions=declarations,
                 extensions=[
                     ext_strings.ExtStrings(),
@@ -235,6 +246,7 @@ class _Environment:
                     ext_bindings.ExtBindings(),
                 ],
                 container=container or None,
+                **({"descriptor_pool": descriptor_pool} if descriptor_pool is not None else {}),
             )
         except (RuntimeError, TypeError, ValueError) as exc:
             raise PluginError(
