@@ -52,7 +52,7 @@ def test_the_readme_policy_type_checks(checker: TypeChecker) -> None:
         ("has(platform.config.labels.x)", "bool"),
         ("now - timestamp(platform.config.created) < duration('2160h')", "bool"),
         ("dyn(platform.layerCount) == '3'", "bool"),
-        ("params.max > 3 && size(variables.missing) == 0", "bool"),
+        ("params.max > 3 && params.name == 'x'", "bool"),
         ("'layers: ' + string(platform.layerCount)", "string"),
     ],
 )
@@ -103,6 +103,18 @@ CASES = {
         "10:24",
         "undefined field 'usr'",
     ),
+    "variable-typo": (
+        "    - expression: size(variables.missin) == 0\n  variables:\n"
+        "    - name: missing\n      expression: image.platforms.filter(p, p != '')\n",
+        "8:33",
+        "undeclared reference to 'variables.missin'",
+    ),
+    "variable-typed-by-its-expression": (
+        "    - expression: variables.count == '3'\n  variables:\n"
+        "    - name: count\n      expression: size(image.platforms)\n",
+        "8:35",
+        "found no matching overload for '_==_' applied to '(int, string)'",
+    ),
     "match-condition-not-bool": (
         "    - expression: 'true'\n  matchConditions:\n"
         "    - name: n\n      expression: platform.layerCount\n",
@@ -148,6 +160,12 @@ def test_a_type_error_is_exit_2_at_its_character_before_any_request(
     assert message in result.err
     # Only the sentinel requests of _access_log itself reached the registry.
     assert [p for p, agent in after[before:] if agent != "sentinel"] == []
+
+
+def test_variables_are_typed_by_their_expressions(checker: TypeChecker) -> None:
+    types = {"n": checker.check("size(image.platforms)", "dyn")}
+    types["all"] = checker.check("image.platforms.map(p, p + '!')", "dyn", variables=types)
+    checker.check("variables.n > 1 && variables.all.join(',') != ''", "bool", variables=types)
 
 
 def test_a_policy_that_type_checks_still_runs(

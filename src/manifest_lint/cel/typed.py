@@ -7,7 +7,8 @@ types: an unknown field (``image.nosuchfield``) and a comparison of different ty
 (``platform.layerCount == "3"``) are then compile errors, and the result type of an
 expression is known. Objects with ``properties`` are messages, ``additionalProperties``
 maps with string values are ``map<string, string>`` (their keys are data), arrays are
-repeated fields. ``params`` and ``variables`` are ``map(string, dyn)``.
+repeated fields. ``params`` is ``map(string, dyn)``; each ``variables.NAME`` has the
+type its own expression gives.
 
 The check only checks: evaluation stays with the backend's own environment (dicts in,
 cel-expr-python cannot evaluate dicts as messages), so it serves both backends and both
@@ -98,38 +99,59 @@ def descriptor_pool(schema: Mapping[str, Any]) -> Any:
 
 
 class TypeChecker:
-    """Checks expressions in one typed cel-cpp environment (built on first use)."""
+    """Checks expressions in typed cel-cpp environments (the schema's, built on first
+    use, and one per set of ``variables.NAME`` types)."""
 
     def __init__(self, functions: Sequence[CelFunction], schema: Path | None = None) -> None:
         self._functions = functions
         self._schema = schema or schema_path()
-        self._environment: _Environment | None = None
+        self._base: tuple[dict[str, Any], Any] | None = None
+        self._environments: dict[tuple[tuple[str, str], ...], _Environment] = {}
         self._lock = threading.Lock()
 
-    def environment(self) -> _Environment:
+    def environment(self, variables: Mapping[str, Any] | None = None) -> _Environment:
+        """The environment with ``variables.NAME`` declared as ``variables`` gives
+        (``cel.Type`` values): a name CEL resolves before ``variables`` itself, which is
+        not declared, so ``variables.typo`` is an undeclared reference."""
+        variables = variables or {}
+        key = tuple(sorted((name, str(type_)) for name, type_ in variables.items()))
         with self._lock:
-            if self._environment is None:
+            if self._base is None:
                 schema = json.loads(self._schema.read_text(encoding="utf-8"))
-                dyn_map = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
-                variables = {
+                declared = {
                     name: cel.Type(f"{PACKAGE}.{_message_name(definition)}")
                     for name, definition in _MESSAGES.items()
                 }
-                variables.update(params=dyn_map, variables=dyn_map, now=cel.Type.TIMESTAMP)
-                self._environment = _Environment(
+                declared.update(
+                    params=cel.Type.Map(cel.Type.STRING, cel.Type.DYN), now=cel.Type.TIMESTAMP
+                )
+                self._base = declared, descriptor_pool(schema)
+            environment = self._environments.get(key)
+            if environment is None:
+                declared, pool = self._base
+                own = {f"variables.{name}": type_ for name, type_ in variables.items()}
+                environment = _Environment(
                     {},
                     self._functions,
                     "",
-                    native_variables=variables,
-                    descriptor_pool=descriptor_pool(schema),
+                    native_variables={**declared, **own},
+                    descriptor_pool=pool,
                 )
-            return self._environment
+                self._environments[key] = environment
+            return environment
 
-    def check(self, expression: str, result: str, role: str = "the expression") -> None:
-        """Raises :class:`~manifest_lint.errors.ExpressionError` if ``expression`` does
-        not type-check, or gives neither ``result`` (``bool``, ``string``; ``dyn``: any)
-        nor ``dyn``. ``role`` names the expression in the message."""
-        environment = self.environment()
+    def check(
+        self,
+        expression: str,
+        result: str,
+        role: str = "the expression",
+        variables: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """The ``cel.Type`` ``expression`` gives, with ``variables.NAME`` of the types
+        in ``variables``. Raises :class:`~manifest_lint.errors.ExpressionError` if it
+        does not type-check, or gives neither ``result`` (``bool``, ``string``;
+        ``dyn``: any) nor ``dyn``. ``role`` names the expression in the message."""
+        environment = self.environment(variables)
         try:
             compiled = environment.native.compile(expression)
         except RuntimeError as exc:
@@ -141,6 +163,7 @@ class TypeChecker:
                 f"(dyn(...) defers the check to run time)"
             )
             raise expression_error(expression, [Problem(message, 1, 1)])
+        return given
 
 
 def _type_name(type_: Any) -> str:

@@ -180,17 +180,25 @@ def _policy_error(
 def type_check(policy: Policy, checker: TypeChecker) -> None:
     """Every expression of ``policy`` checked against the document's schema
     (:mod:`manifest_lint.cel.typed`): a :class:`PolicyError` at the first that fails."""
-    checks: list[tuple[Expression, str, str]] = [
-        *((m.expression, "bool", "a match condition") for m in policy.match_conditions),
-        *((v.expression, "dyn", "a variable") for v in policy.variables),
+    types: dict[str, Any] = {}
+    for variable in policy.variables:  # each sees the ones before it
+        try:
+            types[variable.name] = checker.check(
+                variable.expression.text, "dyn", "a variable", types
+            )
+        except ExpressionError as exc:
+            raise _policy_error(policy, variable.expression, exc, "does not type-check") from None
+    # Match conditions run before the variables exist (policy/evaluate.py).
+    checks: list[tuple[Expression, str, str, dict[str, Any]]] = [
+        (m.expression, "bool", "a match condition", {}) for m in policy.match_conditions
     ]
     for validation in policy.validations:
-        checks.append((validation.expression, "bool", "a validation"))
+        checks.append((validation.expression, "bool", "a validation", types))
         if validation.message_expression:
-            checks.append((validation.message_expression, "string", "a messageExpression"))
-    for expression, result, role in checks:
+            checks.append((validation.message_expression, "string", "a messageExpression", types))
+    for expression, result, role, declared in checks:
         try:
-            checker.check(expression.text, result, role)
+            checker.check(expression.text, result, role, declared)
         except ExpressionError as exc:
             raise _policy_error(policy, expression, exc, "does not type-check") from None
 
