@@ -10,11 +10,16 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from manifest_lint.errors import ManifestLintError
+from manifest_lint.image.config import ImageConfig
 from manifest_lint.image.reference import parse_reference
-from manifest_lint.policy.document import offline_document
+from manifest_lint.policy.document import config_document, offline_document
 from tests.helpers.cli import inspect_json
 from tests.helpers.images import PushedCase
+from tests.test_model import history_entries, json_values
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "schemas" / "document.schema.json").read_text(encoding="utf-8"))
@@ -115,3 +120,49 @@ def test_every_pushed_case_gives_a_document_the_schema_accepts(
             _validate(document)
         except jsonschema.ValidationError as exc:  # pragma: no cover  (the failure's message)
             pytest.fail(f"{name}: {exc.message} at {list(exc.absolute_path)}")
+
+
+_config_values = st.none() | st.booleans() | st.integers() | st.text(max_size=4)
+_string_maps = st.dictionaries(st.text(max_size=4), st.text(max_size=4) | st.none(), max_size=3)
+_config_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "Labels": _string_maps | _config_values,
+        "User": st.text(max_size=4) | _config_values,
+        "Env": st.lists(st.text(max_size=6), max_size=3) | _config_values,
+        "Entrypoint": st.lists(st.text(max_size=4), max_size=2) | _config_values,
+        "Cmd": st.lists(st.text(max_size=4), max_size=2) | st.none(),
+        "ExposedPorts": st.dictionaries(st.text(max_size=6), st.just({}), max_size=2),
+        "Volumes": st.dictionaries(st.text(max_size=6), st.just({}), max_size=2),
+        "WorkingDir": st.text(max_size=4),
+        "StopSignal": st.text(max_size=4) | st.none(),
+    },
+)
+_configs = st.fixed_dictionaries(
+    {},
+    optional={
+        "created": st.text(max_size=8) | st.none(),
+        "author": st.text(max_size=4),
+        "config": _config_fields | _config_values,
+        "history": st.lists(history_entries, max_size=3),
+        "rootfs": st.fixed_dictionaries(
+            {"type": st.just("layers"), "diff_ids": st.lists(st.text(max_size=6), max_size=2)}
+        ),
+    },
+)
+
+
+@given(_configs | json_values)
+def test_every_config_read_gives_a_config_document_the_schema_accepts(value: object) -> None:
+    """Hypothesis-made configs (and any JSON): what reads is documented by the schema."""
+    try:
+        config = ImageConfig.from_json(
+            json.dumps(value).encode(), digest="sha256:" + "0" * 64, media_type="", what="c"
+        )
+    except ManifestLintError:
+        return
+    validator = jsonschema.Draft202012Validator(
+        {"$defs": SCHEMA["$defs"], "$ref": "#/$defs/config"}
+    )
+    validator.validate(config_document(config))
+    validator.validate(config_document(None))
