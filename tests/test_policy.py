@@ -448,6 +448,53 @@ COMPILE_CASES = {
             "celpy": ("8:9", "undeclared reference to 'platfrom'", "platfrom.x\n^"),
         },
     ),
+    # A folded block joins its lines: the second line's typo is on the file's line 9.
+    "folded-block-second-line": (
+        "    - expression: >-\n        size(image.platforms) > 1 &&\n          platfrom.x\n",
+        {
+            "cel-expr-python": (
+                "9:19",
+                "undeclared reference to 'platfrom.x'",
+                "  platfrom.x\n" + " " * 10 + "^",
+            ),
+            "celpy": (
+                "9:11",
+                "undeclared reference to 'platfrom'",
+                "  platfrom.x\n" + " " * 2 + "^",
+            ),
+        },
+    ),
+    "folded-block-joined-line": (
+        "    - expression: >-\n        size(image.platforms) > 1 &&\n        platfrom.x\n",
+        {
+            "cel-expr-python": (
+                "9:17",
+                "undeclared reference to 'platfrom.x'",
+                "size(image.platforms) > 1 && platfrom.x\n" + " " * 37 + "^",
+            ),
+            "celpy": (
+                "9:9",
+                "undeclared reference to 'platfrom'",
+                "size(image.platforms) > 1 && platfrom.x\n" + " " * 29 + "^",
+            ),
+        },
+    ),
+    # A double-quoted scalar over two lines, with an escaped quote before the typo.
+    "double-quoted-multi-line": (
+        '    - expression: "image.isIndex && \\"a\\" != \n        platfrom.x"\n',
+        {
+            "cel-expr-python": (
+                "8:17",
+                "undeclared reference to 'platfrom.x'",
+                'image.isIndex && "a" != platfrom.x\n' + " " * 32 + "^",
+            ),
+            "celpy": (
+                "8:9",
+                "undeclared reference to 'platfrom'",
+                'image.isIndex && "a" != platfrom.x\n' + " " * 24 + "^",
+            ),
+        },
+    ),
     "syntax-error": (
         "    - expression: 'size(image.platforms) >'\n",
         {

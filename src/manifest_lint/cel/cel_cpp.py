@@ -209,17 +209,26 @@ class _Environment:
         functions: Sequence[CelFunction],
         container: str,
         extensions: Sequence[Any],
+        *,
+        native_variables: Mapping[str, Any] | None = None,
+        descriptor_pool: Any = None,
     ):
+        """``native_variables`` (``cel.Type`` values, message types of
+        ``descriptor_pool`` among them) are declared in place of ``variables``: the
+        typed environment of :mod:`manifest_lint.cel.typed`, which only checks."""
         self.timestamps = timestamp_variables(variables)
         self.functions = functions
         declarations = _declarations(functions)
         try:
             self.native = cel.NewEnv(
                 config=cel.NewEnvConfigFromYaml(_CONFIG_EXTENSIONS),
-                variables={name: native_type(t) for name, t in variables.items()},
+                variables=native_variables
+                if native_variables is not None
+                else {name: native_type(t) for name, t in variables.items()},
                 functions=declarations,
                 extensions=list(extensions),
                 container=container or None,
+                **({"descriptor_pool": descriptor_pool} if descriptor_pool is not None else {}),
             )
         except (RuntimeError, TypeError, ValueError) as exc:
             raise PluginError(

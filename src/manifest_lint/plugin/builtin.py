@@ -83,7 +83,7 @@ def builtin_policies() -> list[Policy]:
         loaded = (
             parse_policies(text, str(file), origin=BUILTIN, fast=True)
             if documents is None
-            else read_policies(documents, str(file), origin=BUILTIN)
+            else read_policies(documents, str(file), origin=BUILTIN, text=text)
         )
         policies += [replace(p, path=f"{BUILTIN}:{name}") for p in loaded]
     return policies

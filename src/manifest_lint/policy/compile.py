@@ -7,12 +7,19 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manifest_lint.cel import CelBackend, CelFunction, CelProgram
 from manifest_lint.cel.base import SharesActivations
 from manifest_lint.errors import ExpressionError, PolicyError
 from manifest_lint.policy.files import Expression, Policy
+
+if TYPE_CHECKING:
+    from manifest_lint.cel.typed import TypeChecker
+
+#: The origin of the built-in policies, which the test suite type-checks
+#: (``tests/test_typecheck.py``) so that runs need not.
+BUILTIN = "builtin"
 
 #: The variables every expression may use; all maps but ``now``.
 VARIABLES: Mapping[str, str] = {
@@ -153,15 +160,47 @@ def _compile(
     try:
         return backend.compile(expression.text, variables=VARIABLES, functions=functions)
     except ExpressionError as exc:
-        line, column = expression.position(exc.line, exc.column)
-        caret = f"\n{exc.caret}" if exc.caret else ""
-        raise PolicyError(
-            f"policy {policy.name!r}: CEL expression does not compile: {exc.detail}{caret}",
-            path=expression.path or policy.path or f"<{policy.origin}>",
-            line=line,
-            column=column,
-            policy=policy.name,
-        ) from None
+        raise _policy_error(policy, expression, exc, "does not compile") from None
+
+
+def _policy_error(
+    policy: Policy, expression: Expression, exc: ExpressionError, what: str
+) -> PolicyError:
+    line, column = expression.position(exc.line, exc.column)
+    caret = f"\n{exc.caret}" if exc.caret else ""
+    return PolicyError(
+        f"policy {policy.name!r}: CEL expression {what}: {exc.detail}{caret}",
+        path=expression.path or policy.path or f"<{policy.origin}>",
+        line=line,
+        column=column,
+        policy=policy.name,
+    )
+
+
+def type_check(policy: Policy, checker: TypeChecker) -> None:
+    """Every expression of ``policy`` checked against the document's schema
+    (:mod:`manifest_lint.cel.typed`): a :class:`PolicyError` at the first that fails."""
+    types: dict[str, Any] = {}
+    for variable in policy.variables:  # each sees the ones before it
+        try:
+            types[variable.name] = checker.check(
+                variable.expression.text, "dyn", "a variable", types
+            )
+        except ExpressionError as exc:
+            raise _policy_error(policy, variable.expression, exc, "does not type-check") from None
+    # Match conditions run before the variables exist (policy/evaluate.py).
+    checks: list[tuple[Expression, str, str, dict[str, Any]]] = [
+        (m.expression, "bool", "a match condition", {}) for m in policy.match_conditions
+    ]
+    for validation in policy.validations:
+        checks.append((validation.expression, "bool", "a validation", types))
+        if validation.message_expression:
+            checks.append((validation.message_expression, "string", "a messageExpression", types))
+    for expression, result, role, declared in checks:
+        try:
+            checker.check(expression.text, result, role, declared)
+        except ExpressionError as exc:
+            raise _policy_error(policy, expression, exc, "does not type-check") from None
 
 
 def compile_policy(
@@ -214,4 +253,14 @@ def compile_policies(
     """Every policy compiled (:func:`compile_policy`). ``share=False`` for runs whose
     images cost nothing to convert (``--offline``: the reference alone), where the
     programs for a shared activation would not pay for their compile."""
-    return [compile_policy(p, backend, functions, share=share) for p in policies]
+    compiled = [compile_policy(p, backend, functions, share=share) for p in policies]
+    checked = [p for p in policies if p.origin != BUILTIN]
+    if checked:
+        # Imported here: the checker imports cel-expr-python and protobuf (26-31 ms),
+        # which runs of the built-in policies alone (checked by the tests) never need.
+        from manifest_lint.cel.typed import TypeChecker
+
+        checker = TypeChecker(functions)
+        for policy in checked:
+            type_check(policy, checker)
+    return compiled

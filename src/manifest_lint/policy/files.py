@@ -39,6 +39,7 @@ from manifest_lint.yamlfile import (
     plain,
     read_text,
 )
+from manifest_lint.yamlfile.positions import locate
 
 API_VERSION = "manifest-lint.dev/v1"
 KIND = "Policy"
@@ -61,11 +62,20 @@ class Expression:
     #: content line starts, and each line of the text is a line of the file indented
     #: to ``column`` (exact for ``|``; a folded ``>`` joins lines).
     block: bool = False
+    #: The whole text of the file (the same string for every expression of a file):
+    #: folded, multi-line and escaped scalars are followed in it (:func:`locate`).
+    source: str = field(default="", compare=False, repr=False)
 
     def position(self, inner_line: int, inner_column: int) -> tuple[int, int]:
         """File line and column of a 1-based position inside the expression."""
         if not self.line or not inner_line:
             return self.line, self.column
+        if self.source:
+            before = self.text.split("\n")[: inner_line - 1]
+            index = sum(len(text) + 1 for text in before) + max(inner_column - 1, 0)
+            found = locate(self.source, self.line, self.column, self.text, index)
+            if found:
+                return found
         if self.block or inner_line == 1:
             return self.line + inner_line - 1, self.column + max(inner_column - 1, 0)
         return self.line + inner_line - 1, inner_column
@@ -122,9 +132,10 @@ class Policy:
 class _Reader:
     """Checks one YAML document against the policy schema, raising with positions."""
 
-    def __init__(self, path: str, name: str | None = None) -> None:
+    def __init__(self, path: str, name: str | None = None, source: str = "") -> None:
         self.path = path
         self.name = name
+        self.source = source
 
     def error(self, message: str, line: int = 0, column: int = 0) -> PolicyError:
         return PolicyError(message, path=self.path, line=line, column=column, policy=self.name)
@@ -176,7 +187,9 @@ class _Reader:
         style = obj.value_styles.get(key)
         if style in ("'", '"'):
             column += 1
-        return Expression(text, self.path, line, column, block=style in ("|", ">"))
+        return Expression(
+            text, self.path, line, column, block=style in ("|", ">"), source=self.source
+        )
 
     def sequence(self, obj: LocatedDict, key: str, what: str) -> LocatedList:
         value = obj.get(key, [])
@@ -305,14 +318,15 @@ def parse_policies(
     """Every policy in one YAML text; ``path`` is used in error messages. ``fast`` parses
     with libyaml (plugins' and built-in policies: quicker start-up, terser syntax errors)."""
     documents = load_all(text, path=path, error=PolicyError, fast=fast)
-    return read_policies(documents, path, origin=origin)
+    return read_policies(documents, path, origin=origin, text=text)
 
 
 def read_policies(
-    documents: Iterable[YamlDocument], path: str, *, origin: str = "file"
+    documents: Iterable[YamlDocument], path: str, *, origin: str = "file", text: str = ""
 ) -> list[Policy]:
-    """The policies of a policy file's parsed documents (:func:`parse_policies`)."""
-    policies = [_Reader(path).read(doc.value, doc.line, origin) for doc in documents]
+    """The policies of a policy file's parsed documents (:func:`parse_policies`);
+    ``text``, the file's, places errors inside multi-line expressions exactly."""
+    policies = [_Reader(path, source=text).read(doc.value, doc.line, origin) for doc in documents]
     if not policies:
         raise PolicyError("no policy in this file", path=path)
     return policies
