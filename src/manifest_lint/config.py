@@ -34,7 +34,9 @@ class PolicySettings:
     enabled: bool | None = None
     severity: Severity | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: The line of the policy's entry, and of each key under its ``params``.
     line: int = 0
+    param_lines: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,10 @@ def parse_config(text: str, path: str) -> Config:
                 path=path,
                 line=value.key_line("params"),
             )
-        settings[name] = PolicySettings(enabled, severity, plain(params), line)
+        param_lines = (
+            {key: params.key_line(key) for key in params} if isinstance(params, LocatedDict) else {}
+        )
+        settings[name] = PolicySettings(enabled, severity, plain(params), line, param_lines)
     return Config(
         path=path,
         fail_on=fail_on,

@@ -73,6 +73,17 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_param_option(group: argparse._ActionsContainer) -> None:
+    group.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="POLICY.KEY=VALUE",
+        help="set a policy's param, over the configuration file (repeatable; VALUE is "
+        "read as YAML: max-layers.max=20 is a number); checked against the policy's params",
+    )
+
+
 def add_plugin_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-p",
@@ -207,6 +218,7 @@ def build_lint_parser(
         metavar="NAME[,NAME...]",
         help="evaluate only these policies (repeatable)",
     )
+    add_param_option(policies)
     policies.add_argument(
         "--config",
         metavar="FILE",

@@ -93,6 +93,9 @@ class Policy:
     severity: Severity = Severity.ERROR
     scope: str = "image"
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: ``spec.paramsSchema``: the params' JSON Schema as written (None: inferred from
+    #: ``params``, :mod:`manifest_lint.policy.params`).
+    params_schema: Mapping[str, Any] | None = None
     match_conditions: tuple[Named, ...] = ()
     variables: tuple[Named, ...] = ()
     help_uri: str = ""
@@ -243,7 +246,15 @@ class _Reader:
         spec = self.mapping(top["spec"], "spec", top.key_line("spec"))
         self.only_keys(
             spec,
-            ("severity", "scope", "params", "matchConditions", "variables", "validations"),
+            (
+                "severity",
+                "scope",
+                "params",
+                "paramsSchema",
+                "matchConditions",
+                "variables",
+                "validations",
+            ),
             "spec",
         )
         severity = Severity.ERROR
@@ -261,6 +272,12 @@ class _Reader:
         params = spec.get("params") or {}
         if not isinstance(params, dict):
             raise self.error("spec.params must be a mapping", *spec.value_position("params"))
+        schema = spec.get("paramsSchema")
+        if schema is not None and not isinstance(schema, dict):
+            raise self.error(
+                "spec.paramsSchema must be a mapping (a JSON Schema)",
+                *spec.value_position("paramsSchema"),
+            )
         validations: list[Validation] = []
         for i, item in enumerate(self.sequence(spec, "validations", "spec")):
             what = f"spec.validations[{i}]"
@@ -290,6 +307,7 @@ class _Reader:
             severity=severity,
             scope=scope,
             params=plain(params),
+            params_schema=None if schema is None else plain(schema),
             match_conditions=self.named_list(spec, "matchConditions"),
             variables=self.named_list(spec, "variables"),
             validations=tuple(validations),
