@@ -23,6 +23,7 @@ from typing import Any
 from manifest_lint.errors import ConfigError
 from manifest_lint.results import Severity
 from manifest_lint.yamlfile import LocatedDict, load_all, plain, read_text
+from manifest_lint.yamlfile.schema import check as check_schema
 
 DEFAULT_NAME = ".manifest-lint.yaml"
 _TOP_KEYS = ("fail-on", "cel-backend", "policy-paths", "policies")
@@ -136,6 +137,8 @@ def parse_config(text: str, path: str) -> Config:
             {key: params.key_line(key) for key in params} if isinstance(params, LocatedDict) else {}
         )
         settings[name] = PolicySettings(enabled, severity, plain(params), line, param_lines)
+    # What the checks above let through must also fit the schema editors use.
+    check_schema(top, "config.schema.json", path=path, error=ConfigError)
     return Config(
         path=path,
         fail_on=fail_on,

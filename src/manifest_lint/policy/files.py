@@ -39,6 +39,7 @@ from manifest_lint.yamlfile import (
     plain,
     read_text,
 )
+from manifest_lint.yamlfile.schema import check as check_schema
 
 API_VERSION = "manifest-lint.dev/v1"
 KIND = "Policy"
@@ -329,8 +330,14 @@ def parse_policies(
 def read_policies(
     documents: Iterable[YamlDocument], path: str, *, origin: str = "file"
 ) -> list[Policy]:
-    """The policies of a policy file's parsed documents (:func:`parse_policies`)."""
-    policies = [_Reader(path).read(doc.value, doc.line, origin) for doc in documents]
+    """The policies of a policy file's parsed documents (:func:`parse_policies`). A
+    user's file (``origin`` "file") is also checked against ``schemas/policy.schema.json``
+    (the built-in policies are, by the tests and the wheel's build)."""
+    policies = []
+    for doc in documents:
+        policies.append(_Reader(path).read(doc.value, doc.line, origin))
+        if origin == "file":
+            check_schema(doc.value, "policy.schema.json", path=path, error=PolicyError)
     if not policies:
         raise PolicyError("no policy in this file", path=path)
     return policies
