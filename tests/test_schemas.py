@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from manifest_lint.cli.main import main
 from manifest_lint.config import parse_config
 from manifest_lint.errors import ConfigError, PolicyError
 from manifest_lint.policy.files import parse_policies
-from manifest_lint.yamlfile.schema import BASE_URI, schema_dir
+from manifest_lint.yamlfile.schema import BASE_URI, fits, load_schema, schema_dir
 from tests import test_config, test_policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,3 +202,52 @@ def test_the_wheel_build_refuses_a_built_in_policy_the_schema_rejects(tmp_path: 
     (tmp_path / "bad.yaml").write_text(POLICY)
     with pytest.raises(SystemExit, match=r"bad\.yaml:5:3: spec\.params: \[\] is not of type"):
         build_parse(tmp_path)
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_fits_never_passes_what_jsonschema_rejects(name: str) -> None:
+    """``fits`` answers True only where jsonschema finds nothing, on every case here."""
+    cases = POLICY_CASES if name == "policy.schema.json" else CONFIG_CASES
+    good = _policy_texts() if name == "policy.schema.json" else _config_texts()
+    schema = load_schema(name)
+    check = validator(name)
+    for _where, text in [*cases, *good]:
+        for document in documents(text):
+            assert fits(document, schema) == (not list(check.iter_errors(document))), text
+
+
+def test_fits_on_params_schemas() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"max": {"type": "integer"}, "names": {"type": "array", "items": {}}},
+        "additionalProperties": False,
+        "required": ["max"],
+    }
+    assert fits({"max": 3, "names": [1, "a"]}, schema)
+    for bad in ({"max": "3"}, {"max": True}, {"max": 3, "maxx": 1}, {}, {"max": 3, "names": 1}):
+        assert not fits(bad, schema)
+        assert list(jsonschema.Draft202012Validator(schema).iter_errors(bad))
+    # Keywords it does not know, and broken schemas: jsonschema decides.
+    assert not fits(3, {"type": "integer", "minimum": 1})
+    assert not fits(3, {"type": "integr"})
+    assert not fits("a", {"pattern": "("})
+
+
+def test_a_configured_run_that_fits_never_imports_jsonschema(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text(POLICY.replace("params: []", "params: {max: 1}"))
+    (tmp_path / ".manifest-lint.yaml").write_text(
+        "policy-paths: [mine.yaml]\npolicies:\n  max-layers: {params: {max: 20}}\n"
+        "  p: {params: {max: 2}}\n"
+    )
+    code = (
+        "import sys\nfrom manifest_lint.cli.main import main\n"
+        "code = main(['policies', '--format', 'json'])\n"
+        "print(code, 'jsonschema' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "0 False", done.stdout + done.stderr
