@@ -152,6 +152,12 @@ def test_the_configuration_is_checked_when_policies_are_selected(tmp_path: Path)
     with pytest.raises(ConfigError, match=r"^c\.yaml:4: policies\.limits\.params\.max: '1'"):
         select_policies([*registered, *parse_policies(DECLARED, "d.yaml")], parse_config(
             text, "c.yaml"), [], [], {"declared": Given({"registries": []})})  # fmt: skip
+    # A disabled policy needs no value for its required params.
+    text = "policies:\n  declared: {enabled: false}\n"
+    chosen = select_policies(
+        [*registered, *parse_policies(DECLARED, "d.yaml")], parse_config(text, "c.yaml"), [], []
+    )
+    assert [p.name for p in chosen] == ["limits"]
     with pytest.raises(UsageError, match=r"^--param nope\.x=1: no such policy"):
         select_policies(
             registered, Config(), [], [], {"nope": Given({"x": 1}, arguments={"x": "nope.x=1"})}

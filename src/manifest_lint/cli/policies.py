@@ -55,7 +55,10 @@ def build_policies_parser() -> Parser:
         help="'check' and the policy files (or directories of them) to check",
     )
     parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="(default: %(default)s)"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="format of the list (default: %(default)s)",
     )
     parser.add_argument(
         "--policy",

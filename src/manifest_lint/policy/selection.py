@@ -69,7 +69,10 @@ def resolve_policies(
             sources.append(Given(found.params, config.path, found.line, found.param_lines))
         if params and name in params:
             sources.append(params[name])
-        effective = apply_params(policy, sources)
+        # A policy that does not run needs no value for a required param; what is
+        # given for it is still checked.
+        check = enabled or any(g.values for g in sources)
+        effective = apply_params(policy, sources) if check else policy
         if found is not None and found.severity is not None:
             effective = effective.with_overrides(severity=found.severity)
         resolved.append(Resolved(policy, effective, enabled))
