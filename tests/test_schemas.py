@@ -15,6 +15,8 @@ import jsonschema
 import pytest
 import referencing
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from manifest_lint.cli.main import main
 from manifest_lint.config import parse_config
@@ -75,7 +77,14 @@ def _policy_texts() -> list[tuple[str, str]]:
 
 
 def _config_texts() -> list[tuple[str, str]]:
-    return [(w, t) for w, t in _doc_blocks() if "apiVersion:" not in t and "policies:" in t]
+    """The docs' blocks that are configuration files: a mapping of the configuration's
+    keys (not a pre-commit or GitHub configuration that mentions policies)."""
+    keys = {"fail-on", "cel-backend", "policy-paths", "policies"}
+    return [
+        (w, t)
+        for w, t in _doc_blocks()
+        if (found := documents(t)) and isinstance(found[0], dict) and keys >= set(found[0])
+    ]
 
 
 def test_there_are_examples_of_both() -> None:
@@ -251,3 +260,55 @@ def test_a_configured_run_that_fits_never_imports_jsonschema(tmp_path: Path) -> 
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines()[-1] == "0 False", done.stdout + done.stderr
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.sampled_from(["error", "Warning ", "image", "platform", "manifest-lint.dev/v1", "Policy"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["name", "expression", "params", "severity", "x", "enabled"]),
+            inner,
+            max_size=3,
+        )
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_fits_agrees_with_jsonschema_on_mutated_documents(data: st.DataObject) -> None:
+    """A valid policy or configuration with one value replaced: ``fits`` is never True
+    where jsonschema finds an error (a False where it finds none would only cost
+    jsonschema's import)."""
+    name = data.draw(st.sampled_from(MINE))
+    texts = _policy_texts() if name == "policy.schema.json" else _config_texts()
+    document = documents(data.draw(st.sampled_from([t for _, t in texts])))[0]
+    path = data.draw(st.sampled_from(_paths(document)))
+    replacement = data.draw(JSON)
+    if path:
+        target = document
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = replacement
+    else:
+        document = replacement
+    expected = not list(validator(name).iter_errors(document))
+    assert expected or not fits(document, load_schema(name)), (path, replacement)
