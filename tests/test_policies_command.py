@@ -64,6 +64,11 @@ def test_the_built_in_policies_as_they_are(capsys: pytest.CaptureFixture[str]) -
         "description": "Each platform manifest has at most params.max layers "
         "(foreign layers included).",
         "params": {"max": {"default": 40, "effective": 40}},
+        "paramsSchema": {
+            "type": "object",
+            "properties": {"max": {"type": "integer"}},
+            "additionalProperties": False,
+        },
     }
 
 

@@ -26,7 +26,7 @@ from manifest_lint.errors import UsageError
 from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
 from manifest_lint.policy.compile import compile_policies
 from manifest_lint.policy.files import Policy, load_policy_file, policy_files
-from manifest_lint.policy.params import apply_params
+from manifest_lint.policy.params import apply_params, params_schema
 from manifest_lint.policy.selection import Resolved, resolve_policies
 from manifest_lint.reporters.escape import escape
 
@@ -176,6 +176,7 @@ def _entry(resolved: Resolved) -> dict[str, Any]:
             key: {"default": resolved.declared.params.get(key), "effective": value}
             for key, value in policy.params.items()
         },
+        "paramsSchema": params_schema(resolved.declared),
     }
 
 
