@@ -28,15 +28,21 @@ def parse_policies(directory: Path) -> dict[str, Any]:
     sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
     try:
         from manifest_lint.yamlfile import load_all, pack
+        from manifest_lint.yamlfile.schema import problems_of
     finally:
         sys.path.pop(0)
     parsed = {}
     for file in sorted(directory.rglob("*")):
         if file.suffix in (".yaml", ".yml") and file.is_file():
             text = file.read_text(encoding="utf-8")
+            documents = list(load_all(text, fast=True))
+            # A run does not check its built-in policies against the schema: the build does.
+            for doc in documents:
+                for message, line, column in problems_of(doc.value, "policy.schema.json"):
+                    raise SystemExit(f"{file}:{line}:{column}: {message}")
             parsed[file.relative_to(directory).as_posix()] = {
                 "text": text,
-                "documents": pack(list(load_all(text, fast=True))),
+                "documents": pack(documents),
             }
     return parsed
 

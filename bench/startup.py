@@ -16,7 +16,12 @@ Wall time per run is ``time.perf_counter()`` around the process; the median of
 ``--runs`` counts (the minimum is printed too). Target (issue #4): the scan at most
 10 times ``python -c pass``.
 
-    python3 -m bench.startup [--files 100] [--runs 21] [--python PATH] [--json-out FILE]
+``--with-config`` adds a ``.manifest-lint.yaml`` beside the files (a params override
+and a disabled policy), as a project that configures manifest-lint has: the run then
+reads and checks it (``jsonschema`` is imported for that).
+
+    python3 -m bench.startup [--files 100] [--runs 21] [--python PATH] [--with-config]
+                             [--json-out FILE]
 """
 
 from __future__ import annotations
@@ -80,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=100, help="Dockerfiles scanned (100)")
     parser.add_argument("--runs", type=int, default=21, help="runs of each command (21)")
     parser.add_argument("--python", help="an interpreter with manifest-lint installed")
+    parser.add_argument(
+        "--with-config", action="store_true", help="with a .manifest-lint.yaml beside the files"
+    )
     parser.add_argument("--json-out", metavar="FILE", help="write the numbers as JSON")
     args = parser.parse_args(argv)
 
@@ -89,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         files_dir = work / "files"
         files_dir.mkdir()
         names = write_files(files_dir, args.files)
+        if args.with_config:
+            (files_dir / ".manifest-lint.yaml").write_text(
+                "policies:\n  max-layers: {params: {max: 20}}\n  pinned-digest: {enabled: false}\n"
+            )
         env = {k: v for k, v in os.environ.items() if not k.startswith("MANIFEST_LINT_")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a developer's machine
         lint = [str(python), "-m", "manifest_lint"]

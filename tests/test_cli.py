@@ -160,6 +160,9 @@ def test_options_may_come_before_the_command(
     assert json.loads(capsys.readouterr().out)["summary"]["references"] == 1
     assert main(["-pno:nothing", "plugins"]) == 0
     assert capsys.readouterr().out.startswith("builtin (manifest-lint ")
+    assert main(["--select", "max-layers", "--format=json", "policies"]) == 0
+    listed = json.loads(capsys.readouterr().out)["policies"]
+    assert [p["name"] for p in listed if p["enabled"]] == ["max-layers"]
 
 
 @pytest.mark.parametrize(
@@ -168,6 +171,8 @@ def test_options_may_come_before_the_command(
         ["--offline", EXAMPLE, "scan"],
         ["--offline", "--", "inspect"],
         ["--offline", "--", "plugins"],
+        ["--offline", "--", "policies"],
+        ["--offline", EXAMPLE, "policies"],
     ],
 )
 def test_a_reference_spelled_like_a_command_is_a_usage_error(

@@ -90,9 +90,13 @@ def test_every_key_is_read() -> None:
     # Relative to the configuration file, not to the working directory.
     assert config.policy_paths == (Path("conf/policies"), Path("conf/extra.yaml"))
     assert config.policies == {
-        "max-layers": PolicySettings(None, Severity.WARNING, {"max": 20}, 7),
+        "max-layers": PolicySettings(None, Severity.WARNING, {"max": 20}, 7, {"max": 8}),
         "required-platforms": PolicySettings(
-            None, None, {"platforms": ["linux/amd64", "linux/arm64", "linux/arm/v7"]}, 10
+            None,
+            None,
+            {"platforms": ["linux/amd64", "linux/arm64", "linux/arm/v7"]},
+            10,
+            {"platforms": 11},
         ),
         "pinned-digest": PolicySettings(False, None, {}, 12),
         "required-annotations": PolicySettings(None, None, {}, 14),

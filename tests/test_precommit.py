@@ -36,7 +36,7 @@ from tests.helpers.images import (
 from tests.helpers.registry_server import RegistryServer
 
 ROOT = Path(__file__).resolve().parents[1]
-HOOK_IDS = ["manifest-lint", "manifest-lint-online"]
+HOOK_IDS = ["manifest-lint", "manifest-lint-online", "manifest-lint-policies"]
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "manifest-lint tests",
@@ -143,6 +143,39 @@ def test_the_hooks_manifest_is_valid(pre_commit_home: Path) -> None:
     assert [hook["id"] for hook in hooks] == HOOK_IDS
     assert "--offline" in hooks[0]["entry"].split()
     assert "--offline" not in hooks[1]["entry"].split()
+    assert hooks[2]["entry"] == "manifest-lint policies check"
+
+
+POLICY = """\
+apiVersion: manifest-lint.dev/v1
+kind: Policy
+metadata: {name: no-root}
+spec:
+  scope: platform
+  validations:
+    - expression: platform.config.user != ""
+"""
+
+
+def test_the_policies_hook_checks_policy_files(
+    project: Path, hook_repo: Path, pre_commit_home: Path
+) -> None:
+    write_config(project, hook_repo, "manifest-lint-policies")
+    (project / "policies").mkdir()
+    (project / "policies" / "no-root.yaml").write_text(POLICY, encoding="utf-8")
+    (project / "compose.yaml").write_text("services: {}\n", encoding="utf-8")  # not a policy
+    passed = run_hooks(project, pre_commit_home, "policies/no-root.yaml", "compose.yaml")
+    assert passed.code == 0, passed.output
+    assert "manifest-lint policies check" in passed.output
+    (project / "policies" / "no-root.yaml").write_text(
+        POLICY.replace("platform.config", "platfrom.config"), encoding="utf-8"
+    )
+    failed = run_hooks(project, pre_commit_home, "policies/no-root.yaml", "compose.yaml")
+    assert failed.code == 1, failed.output
+    # (The column is where the CEL backend puts the error.)
+    assert re.search(
+        r"manifest-lint: error: policies/no-root\.yaml:7:\d+: policy 'no-root'", failed.output
+    )
 
 
 # --------------------------------------------------------------------------- try-repo

@@ -23,6 +23,7 @@ from typing import Any
 from manifest_lint.errors import ConfigError
 from manifest_lint.results import Severity
 from manifest_lint.yamlfile import LocatedDict, load_all, plain, read_text
+from manifest_lint.yamlfile.schema import check as check_schema
 
 DEFAULT_NAME = ".manifest-lint.yaml"
 _TOP_KEYS = ("fail-on", "cel-backend", "policy-paths", "policies")
@@ -34,7 +35,9 @@ class PolicySettings:
     enabled: bool | None = None
     severity: Severity | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: The line of the policy's entry, and of each key under its ``params``.
     line: int = 0
+    param_lines: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,12 @@ def parse_config(text: str, path: str) -> Config:
                 path=path,
                 line=value.key_line("params"),
             )
-        settings[name] = PolicySettings(enabled, severity, plain(params), line)
+        param_lines = (
+            {key: params.key_line(key) for key in params} if isinstance(params, LocatedDict) else {}
+        )
+        settings[name] = PolicySettings(enabled, severity, plain(params), line, param_lines)
+    # What the checks above let through must also fit the schema editors use.
+    check_schema(top, "config.schema.json", path=path, error=ConfigError)
     return Config(
         path=path,
         fail_on=fail_on,

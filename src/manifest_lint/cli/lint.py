@@ -12,7 +12,7 @@ from typing import TextIO
 from manifest_lint import __version__
 from manifest_lint.cel.base import CelBackend
 from manifest_lint.cli.exit_codes import ExitCode
-from manifest_lint.cli.options import cache_option, registry_options
+from manifest_lint.cli.options import cache_option, param_overrides, registry_options
 from manifest_lint.cli.outputs import open_outputs, requested_outputs
 from manifest_lint.cli.parsers import blocked_plugins, build_lint_parser
 from manifest_lint.cli.targets import (
@@ -57,6 +57,7 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
         config,
         [Path(p) for p in args.policy],
         [name for value in args.select for name in value.split(",") if name.strip()],
+        param_overrides(args.param),
     )
     backend_name, backend = _backend(host, args.cel_backend, config)
     if args.show_config:

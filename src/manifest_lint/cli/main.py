@@ -57,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from manifest_lint.cli.plugins import plugins_command
 
             return plugins_command(args_list, out)
+        if command == "policies":
+            from manifest_lint.cli.policies import policies_command
+
+            return policies_command(args_list, out)
         from manifest_lint.cli.lint import lint_command
 
         return lint_command(args_list, out, scan=command == "scan")

@@ -89,6 +89,17 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_param_option(group: argparse._ActionsContainer) -> None:
+    group.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="POLICY.KEY=VALUE",
+        help="set a policy's param, over the configuration file (repeatable; VALUE is "
+        "read as YAML: max-layers.max=20 is a number); checked against the policy's params",
+    )
+
+
 def add_plugin_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-p",
@@ -145,6 +156,8 @@ commands:
   manifest-lint scan FILE...       lint the image references found in files
   manifest-lint inspect REF        show what policies see for an image
   manifest-lint plugins            list plugins, their versions and hooks
+  manifest-lint policies           list the policies a run would know, as configured
+  manifest-lint policies check FILE...  load and compile policy files, lint nothing
 """
 
 
@@ -166,7 +179,7 @@ def build_lint_parser(
         prog="manifest-lint scan" if scan else "manifest-lint",
         usage="manifest-lint scan [OPTIONS] FILE..."
         if scan
-        else "manifest-lint [OPTIONS] REF... | manifest-lint {inspect,scan,plugins} ...",
+        else "manifest-lint [OPTIONS] REF... | manifest-lint {inspect,scan,plugins,policies} ...",
         description=SCAN_DESCRIPTION if scan else LINT_DESCRIPTION,
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -223,6 +236,7 @@ def build_lint_parser(
         metavar="NAME[,NAME...]",
         help="evaluate only these policies (repeatable)",
     )
+    add_param_option(policies)
     policies.add_argument(
         "--config",
         metavar="FILE",
@@ -303,7 +317,7 @@ def build_lint_parser(
 
 
 #: The subcommands; any other first word is an image reference of the default command.
-COMMANDS = ("scan", "inspect", "plugins")
+COMMANDS = ("scan", "inspect", "plugins", "policies")
 
 
 def split_command(argv: Sequence[str]) -> tuple[str, list[str]]:
@@ -311,7 +325,8 @@ def split_command(argv: Sequence[str]) -> tuple[str, list[str]]:
     option nor an option's value, when it names one of :data:`COMMANDS` (``""``, the
     lint command, otherwise); options written before it are kept, in order.
 
-    Which options take a value is read from the parsers themselves (their long
+    Which options take a value is read from the parsers themselves (``policies``
+    has only options the lint parser has, so its parser is not built here; their long
     options may be abbreviated, as argparse allows). Options that plugins add are
     not known here: written before the command, such an option's value would be
     taken for the first word, and the command word then fails as a reference.

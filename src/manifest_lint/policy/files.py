@@ -40,6 +40,7 @@ from manifest_lint.yamlfile import (
     read_text,
 )
 from manifest_lint.yamlfile.positions import locate
+from manifest_lint.yamlfile.schema import check as check_schema
 
 API_VERSION = "manifest-lint.dev/v1"
 KIND = "Policy"
@@ -103,6 +104,9 @@ class Policy:
     severity: Severity = Severity.ERROR
     scope: str = "image"
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: ``spec.paramsSchema``: the params' JSON Schema as written (None: inferred from
+    #: ``params``, :mod:`manifest_lint.policy.params`).
+    params_schema: Mapping[str, Any] | None = None
     match_conditions: tuple[Named, ...] = ()
     variables: tuple[Named, ...] = ()
     help_uri: str = ""
@@ -256,7 +260,15 @@ class _Reader:
         spec = self.mapping(top["spec"], "spec", top.key_line("spec"))
         self.only_keys(
             spec,
-            ("severity", "scope", "params", "matchConditions", "variables", "validations"),
+            (
+                "severity",
+                "scope",
+                "params",
+                "paramsSchema",
+                "matchConditions",
+                "variables",
+                "validations",
+            ),
             "spec",
         )
         severity = Severity.ERROR
@@ -274,6 +286,12 @@ class _Reader:
         params = spec.get("params") or {}
         if not isinstance(params, dict):
             raise self.error("spec.params must be a mapping", *spec.value_position("params"))
+        schema = spec.get("paramsSchema")
+        if schema is not None and not isinstance(schema, dict):
+            raise self.error(
+                "spec.paramsSchema must be a mapping (a JSON Schema)",
+                *spec.value_position("paramsSchema"),
+            )
         validations: list[Validation] = []
         for i, item in enumerate(self.sequence(spec, "validations", "spec")):
             what = f"spec.validations[{i}]"
@@ -303,6 +321,7 @@ class _Reader:
             severity=severity,
             scope=scope,
             params=plain(params),
+            params_schema=None if schema is None else plain(schema),
             match_conditions=self.named_list(spec, "matchConditions"),
             variables=self.named_list(spec, "variables"),
             validations=tuple(validations),
@@ -325,8 +344,14 @@ def read_policies(
     documents: Iterable[YamlDocument], path: str, *, origin: str = "file", text: str = ""
 ) -> list[Policy]:
     """The policies of a policy file's parsed documents (:func:`parse_policies`);
-    ``text``, the file's, places errors inside multi-line expressions exactly."""
-    policies = [_Reader(path, source=text).read(doc.value, doc.line, origin) for doc in documents]
+    ``text``, the file's, places errors inside multi-line expressions exactly. A
+    user's file (``origin`` "file") is also checked against ``schemas/policy.schema.json``
+    (the built-in policies are, by the tests and the wheel's build)."""
+    policies = []
+    for doc in documents:
+        policies.append(_Reader(path, source=text).read(doc.value, doc.line, origin))
+        if origin == "file":
+            check_schema(doc.value, "policy.schema.json", path=path, error=PolicyError)
     if not policies:
         raise PolicyError("no policy in this file", path=path)
     return policies

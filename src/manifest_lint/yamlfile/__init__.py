@@ -12,7 +12,8 @@ turned into it.
 
 * :mod:`.located`: the parsed values (``LocatedDict``, ``LocatedList``, ``YamlDocument``);
 * :mod:`.parse`: the reader, on PyYAML (imported only when a text is parsed);
-* :mod:`.packed`: parsed documents as JSON and back (the wheel's pre-parsed policies).
+* :mod:`.packed`: parsed documents as JSON and back (the wheel's pre-parsed policies);
+* :mod:`.schema`: parsed documents checked against the JSON Schemas of ``schemas/``.
 """
 
 from __future__ import annotations
