@@ -27,7 +27,6 @@ What cel-expr-python 0.1.3 does, as measured here (see ``tests/test_cel.py``):
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -46,19 +45,24 @@ from manifest_lint.cel.base import (
     CelFunction,
     CelType,
     CelTypeLike,
-    Problem,
     WrittenExpression,
     check_timestamps,
     declared,
     expression_error,
     timestamp_variables,
 )
+from manifest_lint.cel.cel_cpp_errors import (
+    MAX_ITERATIONS,
+    TYPE_NAMES,
+    clean_message,
+    explain,
+    parse_problems,
+    runtime_message,
+)
 from manifest_lint.cel.kubernetes import KUBERNETES_FUNCTIONS
 from manifest_lint.errors import EvaluationError, PluginError
 
 NAME = "cel-expr-python"
-#: cel-cpp's RuntimeOptions.comprehension_max_iterations default; not configurable in 0.1.3.
-MAX_ITERATIONS = 10_000
 
 _SCALARS: dict[str, Any] = {
     "bool": cel.Type.BOOL,
@@ -78,25 +82,6 @@ _ERROR = cel.Type.ERROR
 _CONFIG_EXTENSIONS = (
     "extensions:\n  - name: lists\n  - name: sets\n  - name: two-var-comprehensions\n"
 )
-_PROBLEM = re.compile(
-    r"ERROR: <input>:(-?\d+):(-?\d+): (.*?)(?:\n \| [^\n]*\n \| [^\n]*)?(?=\nERROR: <input>:|\Z)",
-    re.DOTALL,
-)
-_STATUS_PREFIX = re.compile(r"\A[A-Z_]+: ")
-_STATUS_SUFFIX = re.compile(r" \[[A-Z_]+\]\Z")
-_CONTAINER = " (in container '')"
-_TYPE_NAMES = {
-    "BOOL": "bool",
-    "INT": "int",
-    "UINT": "uint",
-    "DOUBLE": "double",
-    "STRING": "string",
-    "BYTES": "bytes",
-    "NULL": "null_type",
-    "TIMESTAMP": "google.protobuf.Timestamp",
-    "DURATION": "google.protobuf.Duration",
-    "TYPE": "type",
-}
 
 
 def native_type(type_: CelType) -> Any:
@@ -106,23 +91,6 @@ def native_type(type_: CelType) -> Any:
     if type_.kind == "map":
         return cel.Type.Map(native_type(type_.params[0]), native_type(type_.params[1]))
     return _SCALARS[type_.kind]
-
-
-def clean_message(message: str) -> str:
-    """``"NOT_FOUND: Key not found in map ... [NOT_FOUND]"`` -> ``"Key not found in map ..."``."""
-    return _STATUS_SUFFIX.sub("", _STATUS_PREFIX.sub("", message.strip()))
-
-
-def parse_problems(message: str) -> list[Problem]:
-    """The ``ERROR: <input>:L:C: ...`` blocks of a compile failure, in order."""
-    body = clean_message(message)
-    problems = []
-    for match in _PROBLEM.finditer(body):
-        line, column = int(match.group(1)), int(match.group(2))
-        if line < 1:  # "<input>:-1:-1: <<nil>> parsetree" follows real syntax errors
-            continue
-        problems.append(Problem(match.group(3).replace(_CONTAINER, "").strip(), line, column))
-    return problems or [Problem(body)]
 
 
 def _to_native(value: Any) -> Any:
@@ -152,7 +120,7 @@ def to_plain(value: Any) -> Any:
         return bytes(value)
     if isinstance(value, cel.Type):
         name = value.name()
-        return _TYPE_NAMES.get(name, name.lower())
+        return TYPE_NAMES.get(name, name.lower())
     raise TypeError(f"cannot convert a CEL {type(value).__name__} to a Python value")
 
 
@@ -336,7 +304,7 @@ class CelExprPythonBackend:
         try:
             native = environment.native.compile(expression)
         except RuntimeError as exc:
-            problems = [_explain(p, functions) for p in parse_problems(str(exc))]
+            problems = [explain(p, functions) for p in parse_problems(str(exc))]
             raise expression_error(expression, problems) from exc
         return CelExprPythonProgram(expression, native, environment)
 
@@ -367,7 +335,7 @@ class CelExprPythonProgram(WrittenExpression):
                 )
                 result = self._native.eval(data=activation)
         except RuntimeError as exc:
-            raise EvaluationError(_runtime_message(exc), expression=self._expression) from exc
+            raise EvaluationError(runtime_message(exc), expression=self._expression) from exc
         except TypeError as exc:  # pybind11 refused the arguments (e.g. a name that is no str)
             raise EvaluationError(
                 f"the variables cannot be passed to CEL: {str(exc).splitlines()[0]}",
@@ -383,27 +351,3 @@ class CelExprPythonProgram(WrittenExpression):
                 "end the expression with .orValue(...))",
                 expression=self._expression,
             ) from exc
-
-
-def _explain(problem: Problem, functions: Sequence[CelFunction]) -> Problem:
-    """cel-cpp calls a declared function used with the wrong arguments "undeclared"."""
-    match = re.fullmatch(r"undeclared reference to '(\w+)'", problem.message)
-    if not match:
-        return problem
-    declared_as = [f.signature for f in functions if f.name == match.group(1)]
-    if not declared_as:
-        return problem
-    message = f"found no matching overload for {match.group(1)!r}; declared as: " + ", ".join(
-        declared_as
-    )
-    return Problem(message, problem.line, problem.column)
-
-
-def _runtime_message(exc: RuntimeError) -> str:
-    message = clean_message(str(exc))
-    if "Iteration budget exceeded" in message:
-        return (
-            f"iteration budget exceeded: more than {MAX_ITERATIONS} comprehension "
-            "iterations in one evaluation"
-        )
-    return message

@@ -29,7 +29,8 @@ from typing import Any
 from cel_expr_python import cel  # type: ignore[import-untyped]  # no py.typed in 0.1.3
 
 from manifest_lint.cel.base import CelFunction, Problem, expression_error
-from manifest_lint.cel.cel_cpp import _TYPE_NAMES, _Environment, _extensions, parse_problems
+from manifest_lint.cel.cel_cpp import _Environment, _extensions
+from manifest_lint.cel.cel_cpp_errors import TYPE_NAMES, parse_problems
 
 PACKAGE = "manifest_lint.document.v1"
 #: The schema's top-level properties that are messages, by variable name.
@@ -169,4 +170,4 @@ class TypeChecker:
 
 def _type_name(type_: Any) -> str:
     """``cel.Type`` as CEL writes it: ``string``, ``list(int)``, ``map(string, dyn)``."""
-    return _TYPE_NAMES.get(str(type_), str(type_).lower())
+    return TYPE_NAMES.get(str(type_), str(type_).lower())
