@@ -115,6 +115,16 @@ CASES = {
         "8:35",
         "found no matching overload for '_==_' applied to '(int, string)'",
     ),
+    "param-typo": (
+        "    - expression: platform.layerCount <= params.maxx\n  params: {max: 40}\n",
+        "8:48",
+        "undefined field 'maxx' not found in struct 'manifest_lint.document.v1.PolicyParams'",
+    ),
+    "param-wrong-type": (
+        '    - expression: params.max == "40"\n  params: {max: 40}\n',
+        "8:30",
+        "found no matching overload for '_==_' applied to '(int, string)'",
+    ),
     "match-condition-not-bool": (
         "    - expression: 'true'\n  matchConditions:\n"
         "    - name: n\n      expression: platform.layerCount\n",
@@ -180,3 +190,57 @@ def test_a_policy_that_type_checks_still_runs(
     )
     result = run(capsys, "--offline", "--policy", str(path), "--select", "typed", "alpine")
     assert result.code == 1, result.err
+
+
+@pytest.mark.parametrize(
+    ("schema", "typed"),
+    [
+        ({"type": "object", "properties": {"max": {"type": "integer"}}}, False),  # others allowed
+        (
+            {
+                "type": "object",
+                "properties": {"m": {"type": "array"}},
+                "additionalProperties": False,
+            },
+            False,
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"a-b": {"type": "string"}},
+                "additionalProperties": False,
+            },
+            False,
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {
+                    "max": {"type": "integer"},
+                    "names": {"type": "array", "items": {"type": "string"}},
+                    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "on": {"type": "boolean"},
+                },
+                "additionalProperties": False,
+            },
+            True,
+        ),
+    ],
+)
+def test_params_are_a_message_only_where_one_can_say_them(
+    checker: TypeChecker, schema: dict[str, object], typed: bool
+) -> None:
+    """Params a message cannot say stay a map of dyn: a typo there is not a load error."""
+    from manifest_lint.cel.typed import params_definition
+    from manifest_lint.errors import ExpressionError
+
+    definition = params_definition(schema)
+    assert (definition is not None) == typed
+    if typed:
+        checker.check(
+            "params.max <= 3 && 'a' in params.names && params.on", "bool", params=definition
+        )
+        with pytest.raises(ExpressionError, match="undefined field 'maxx'"):
+            checker.check("params.maxx <= 3", "bool", params=definition)
+    else:
+        checker.check("params.maxx <= 3", "bool", params=definition)

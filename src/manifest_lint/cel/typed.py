@@ -7,8 +7,12 @@ types: an unknown field (``image.nosuchfield``) and a comparison of different ty
 (``platform.layerCount == "3"``) are then compile errors, and the result type of an
 expression is known. Objects with ``properties`` are messages, ``additionalProperties``
 maps with string values are ``map<string, string>`` (their keys are data), arrays are
-repeated fields. ``params`` is ``map(string, dyn)``; each ``variables.NAME`` has the
-type its own expression gives.
+repeated fields. ``params`` is a message of the policy's params when their schema
+(:func:`manifest_lint.policy.params.params_schema`) is one a message can say
+(:func:`params_definition`: named keys of scalars, lists of scalars or maps of
+scalars, no other key), so ``params.maxx`` and ``params.max == "3"`` are errors;
+otherwise ``map(string, dyn)``. Each ``variables.NAME`` has the type its own
+expression gives.
 
 The check only checks: evaluation stays with the backend's own environment (dicts in,
 cel-expr-python cannot evaluate dicts as messages), so it serves both backends and both
@@ -21,6 +25,7 @@ that check a policy: the built-in policies are checked by the test suite
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +40,10 @@ from manifest_lint.cel.cel_cpp_errors import TYPE_NAMES, parse_problems
 PACKAGE = "manifest_lint.document.v1"
 #: The schema's top-level properties that are messages, by variable name.
 _MESSAGES = {"ref": "ref", "image": "image", "platform": "manifest"}
+#: The name of the params' message among the schema's definitions.
+_PARAMS = "policy_params"
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SCALAR_TYPES = ("string", "integer", "boolean", "number")
 #: What each kind of expression must give (``dyn`` is always accepted: ``dyn(...)``).
 RESULTS = {"bool": cel.Type.BOOL, "string": cel.Type.STRING}
 
@@ -64,6 +73,7 @@ def descriptor_pool(schema: Mapping[str, Any]) -> Any:
         "string": field_type.TYPE_STRING,
         "integer": field_type.TYPE_INT64,
         "boolean": field_type.TYPE_BOOL,
+        "number": field_type.TYPE_DOUBLE,
     }
     file = descriptor_pb2.FileDescriptorProto(
         name="manifest_lint_document.proto", package=PACKAGE, syntax="proto3"
@@ -99,23 +109,62 @@ def descriptor_pool(schema: Mapping[str, Any]) -> Any:
     return pool
 
 
+def params_definition(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The params' JSON Schema as a definition :func:`descriptor_pool` makes a message
+    of, or None when a message cannot say it (other keys allowed, a key that is no
+    identifier, a value of nested or mixed shape): ``params`` then stays a map of dyn."""
+    properties = schema.get("properties")
+    if (
+        schema.get("type") != "object"
+        or schema.get("additionalProperties") is not False
+        or not isinstance(properties, Mapping)
+    ):
+        return None
+    fields: dict[str, Any] = {}
+    for key, node in properties.items():
+        if not isinstance(key, str) or not _KEY.match(key) or not isinstance(node, Mapping):
+            return None
+        kind, items, values = node.get("type"), node.get("items"), node.get("additionalProperties")
+        if kind in _SCALAR_TYPES:
+            fields[key] = {"type": kind}
+        elif kind == "array" and isinstance(items, Mapping) and items.get("type") in _SCALAR_TYPES:
+            fields[key] = {"type": "array", "items": {"type": items["type"]}}
+        elif (
+            kind == "object"
+            and not node.get("properties")
+            and isinstance(values, Mapping)
+            and values.get("type") in _SCALAR_TYPES
+        ):
+            fields[key] = {"type": "object", "additionalProperties": {"type": values["type"]}}
+        else:
+            return None
+    return {"type": "object", "properties": fields}
+
+
 class TypeChecker:
     """Checks expressions in typed cel-cpp environments (the schema's, built on first
-    use, and one per set of ``variables.NAME`` types)."""
+    use, and one per set of ``variables.NAME`` types and params' shape)."""
 
     def __init__(self, functions: Sequence[CelFunction], schema: Path | None = None) -> None:
         self._functions = functions
         self._schema = schema or schema_path()
-        self._base: tuple[dict[str, Any], Any] | None = None
-        self._environments: dict[tuple[tuple[str, str], ...], _Environment] = {}
+        self._base: tuple[dict[str, Any], dict[str, Any]] | None = None
+        self._pools: dict[str, Any] = {}
+        self._environments: dict[tuple[Any, ...], _Environment] = {}
         self._lock = threading.Lock()
 
-    def environment(self, variables: Mapping[str, Any] | None = None) -> _Environment:
+    def environment(
+        self,
+        variables: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> _Environment:
         """The environment with ``variables.NAME`` declared as ``variables`` gives
         (``cel.Type`` values): a name CEL resolves before ``variables`` itself, which is
-        not declared, so ``variables.typo`` is an undeclared reference."""
+        not declared, so ``variables.typo`` is an undeclared reference. ``params``, a
+        :func:`params_definition`, types ``params``; None leaves it a map of dyn."""
         variables = variables or {}
-        key = tuple(sorted((name, str(type_)) for name, type_ in variables.items()))
+        shape = json.dumps(params, sort_keys=True) if params is not None else ""
+        key = (tuple(sorted((name, str(type_)) for name, type_ in variables.items())), shape)
         with self._lock:
             if self._base is None:
                 schema = json.loads(self._schema.read_text(encoding="utf-8"))
@@ -123,20 +172,27 @@ class TypeChecker:
                     name: cel.Type(f"{PACKAGE}.{_message_name(definition)}")
                     for name, definition in _MESSAGES.items()
                 }
-                declared.update(
-                    params=cel.Type.Map(cel.Type.STRING, cel.Type.DYN), now=cel.Type.TIMESTAMP
-                )
-                self._base = declared, descriptor_pool(schema)
+                declared.update(now=cel.Type.TIMESTAMP)
+                self._base = declared, schema
             environment = self._environments.get(key)
             if environment is None:
-                declared, pool = self._base
+                declared, schema = self._base
+                pool = self._pools.get(shape)
+                if pool is None:  # one pool per shape of params (none: the schema's alone)
+                    definitions = {**schema["$defs"], **({_PARAMS: params} if params else {})}
+                    pool = self._pools[shape] = descriptor_pool({**schema, "$defs": definitions})
+                typed_params = (
+                    cel.Type(f"{PACKAGE}.{_message_name(_PARAMS)}")
+                    if params is not None
+                    else cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
+                )
                 own = {f"variables.{name}": type_ for name, type_ in variables.items()}
                 environment = _Environment(
                     {},
                     self._functions,
                     "",
                     _extensions(),  # the evaluating environment's libraries, checked alike
-                    native_variables={**declared, **own},
+                    native_variables={**declared, "params": typed_params, **own},
                     descriptor_pool=pool,
                 )
                 self._environments[key] = environment
@@ -148,12 +204,13 @@ class TypeChecker:
         result: str,
         role: str = "the expression",
         variables: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> Any:
         """The ``cel.Type`` ``expression`` gives, with ``variables.NAME`` of the types
         in ``variables``. Raises :class:`~manifest_lint.errors.ExpressionError` if it
         does not type-check, or gives neither ``result`` (``bool``, ``string``;
         ``dyn``: any) nor ``dyn``. ``role`` names the expression in the message."""
-        environment = self.environment(variables)
+        environment = self.environment(variables, params)
         try:
             compiled = environment.native.compile(expression)
         except RuntimeError as exc:

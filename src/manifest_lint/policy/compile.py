@@ -13,6 +13,7 @@ from manifest_lint.cel import CelBackend, CelFunction, CelProgram
 from manifest_lint.cel.base import SharesActivations
 from manifest_lint.errors import ExpressionError, PolicyError
 from manifest_lint.policy.files import Expression, Policy
+from manifest_lint.policy.params import params_schema
 
 if TYPE_CHECKING:
     from manifest_lint.cel.typed import TypeChecker
@@ -179,12 +180,16 @@ def _policy_error(
 
 def type_check(policy: Policy, checker: TypeChecker) -> None:
     """Every expression of ``policy`` checked against the document's schema
-    (:mod:`manifest_lint.cel.typed`): a :class:`PolicyError` at the first that fails."""
+    (:mod:`manifest_lint.cel.typed`), ``params`` typed by the policy's params schema
+    where a message can say it: a :class:`PolicyError` at the first that fails."""
+    from manifest_lint.cel.typed import params_definition
+
+    params = params_definition(params_schema(policy))
     types: dict[str, Any] = {}
     for variable in policy.variables:  # each sees the ones before it
         try:
             types[variable.name] = checker.check(
-                variable.expression.text, "dyn", "a variable", types
+                variable.expression.text, "dyn", "a variable", types, params
             )
         except ExpressionError as exc:
             raise _policy_error(policy, variable.expression, exc, "does not type-check") from None
@@ -198,7 +203,7 @@ def type_check(policy: Policy, checker: TypeChecker) -> None:
             checks.append((validation.message_expression, "string", "a messageExpression", types))
     for expression, result, role, declared in checks:
         try:
-            checker.check(expression.text, result, role, declared)
+            checker.check(expression.text, result, role, declared, params)
         except ExpressionError as exc:
             raise _policy_error(policy, expression, exc, "does not type-check") from None
 
