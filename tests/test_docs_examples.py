@@ -320,3 +320,30 @@ def test_every_json_summary_field_is_documented(
     table = table[table.index("Every field of `summary`") :]
     undocumented = sorted(f for f in fields if f"`{f}`" not in table)
     assert not undocumented, f"summary fields missing from docs/reporters.md: {undocumented}"
+
+
+@pytest.mark.registry
+def test_the_cel_docs_fresh_policy_fails_an_image_without_a_creation_time(
+    registry: RegistryServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/cel.md's 'created within 90 days' policy: an image whose config has no
+    `created` is a failure with a message, not an evaluation error (exit 3)."""
+    import json
+
+    from manifest_lint.cli.main import main
+    from tests.helpers.images import build_manifest, push
+
+    cel_docs = next(doc for doc in PARSED if doc.path.name == "cel.md")
+    policy = tmp_path / "fresh.yaml"
+    policy.write_text(cel_docs.files["policies/fresh.yaml"], encoding="utf-8")
+    image = build_manifest("linux/amd64", layers=1, created="", seed="docs-no-created")
+    pushed = push(registry.url, "docs/fresh", image, "v1")
+    report = tmp_path / "report.json"
+    argv = ["--policy", str(policy), "--select", "fresh", "--json", str(report), pushed.reference]
+    assert main(argv) == 1
+    capsys.readouterr()
+    (finding,) = json.loads(report.read_text())["results"][0]["findings"]
+    assert (finding["outcome"], finding["message"]) == (
+        "fail",
+        "the image config has no creation time",
+    )
