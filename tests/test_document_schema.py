@@ -166,3 +166,66 @@ def test_every_config_read_gives_a_config_document_the_schema_accepts(value: obj
     )
     validator.validate(config_document(config))
     validator.validate(config_document(None))
+
+
+_platforms = st.sampled_from(
+    ["linux/amd64", "linux/arm64/v8", "linux/arm/v7", "linux/s390x", "windows/amd64", "linux/386"]
+)
+_labels = st.dictionaries(
+    st.text(st.characters(codec="utf-8"), min_size=1, max_size=6),
+    st.text(st.characters(codec="utf-8"), max_size=6),
+    max_size=2,
+)
+
+
+@st.composite
+def _images(draw: st.DrawFn) -> Any:
+    """Single manifests, Docker lists and OCI indexes (with attestations or not), of
+    random platforms, layer counts, users, labels and annotations."""
+    from tests.helpers.images import build_index, build_manifest
+
+    media = draw(st.sampled_from(["oci", "docker"]))
+    children = [
+        build_manifest(
+            platform,
+            layers=draw(st.integers(0, 3)),
+            media=media,
+            user=draw(st.none() | st.sampled_from(["", "root", "65532:65532"])),
+            config_labels=draw(_labels),
+            annotations=draw(_labels) if media == "oci" else None,
+            created=draw(st.sampled_from(["2024-01-02T03:04:05Z", ""])),
+            seed=f"hyp-{n}",
+        )
+        for n, platform in enumerate(draw(st.lists(_platforms, min_size=1, max_size=3)))
+    ]
+    if len(children) == 1 and draw(st.booleans()):
+        return children[0]
+    oci = media == "oci"
+    return build_index(
+        children,
+        media=media,
+        annotations=draw(_labels) if oci else None,
+        attestations=oci and draw(st.booleans()),
+    )
+
+
+@given(_images())
+def test_hypothesis_made_images_give_documents_the_schema_accepts(image: Any) -> None:
+    """Whole images (not only configs), read from an OCI layout and built into the
+    document policies see: every one is described by the schema."""
+    import tempfile
+
+    from manifest_lint.policy.document import build_document
+    from manifest_lint.sources.layout import LayoutSource
+    from manifest_lint.sources.load import load_image
+    from tests.helpers.images import write_layout
+
+    with tempfile.TemporaryDirectory() as directory:
+        write_layout(directory, image, "v1")
+        reference = parse_reference(f"oci:{directory}:v1")
+        source = LayoutSource(reference)
+        try:
+            document = build_document(load_image(reference, source))
+        finally:
+            source.close()
+    _validate(document)
