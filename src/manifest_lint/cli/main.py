@@ -53,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from manifest_lint.cli.inspect import inspect_command
 
             return inspect_command(args_list, out)
+        if command == "record":
+            from manifest_lint.cli.record import record_command
+
+            return record_command(args_list, out)
         if command == "plugins":
             from manifest_lint.cli.plugins import plugins_command
 

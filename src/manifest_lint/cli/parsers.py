@@ -155,6 +155,7 @@ commands:
   manifest-lint [OPTIONS] REF...   lint images (this command)
   manifest-lint scan FILE...       lint the image references found in files
   manifest-lint inspect REF        show what policies see for an image
+  manifest-lint record REF... --out DIR  keep what policies read as an OCI layout
   manifest-lint plugins            list plugins, their versions and hooks
   manifest-lint policies           list the policies a run would know, as configured
   manifest-lint policies check FILE...  load and compile policy files, lint nothing
@@ -179,7 +180,8 @@ def build_lint_parser(
         prog="manifest-lint scan" if scan else "manifest-lint",
         usage="manifest-lint scan [OPTIONS] FILE..."
         if scan
-        else "manifest-lint [OPTIONS] REF... | manifest-lint {inspect,scan,plugins,policies} ...",
+        else "manifest-lint [OPTIONS] REF... | "
+        "manifest-lint {inspect,record,scan,plugins,policies} ...",
         description=SCAN_DESCRIPTION if scan else LINT_DESCRIPTION,
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -317,7 +319,7 @@ def build_lint_parser(
 
 
 #: The subcommands; any other first word is an image reference of the default command.
-COMMANDS = ("scan", "inspect", "plugins", "policies")
+COMMANDS = ("scan", "inspect", "record", "plugins", "policies")
 
 
 def split_command(argv: Sequence[str]) -> tuple[str, list[str]]:
