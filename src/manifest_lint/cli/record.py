@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
-from manifest_lint.cli.exit_codes import EXIT_CODES_HELP, ExitCode
+from manifest_lint.cli.exit_codes import ExitCode
 from manifest_lint.cli.options import cache_option, registry_options
 from manifest_lint.cli.parsers import (
     Parser,
@@ -39,14 +39,20 @@ REGISTRY/REPOSITORY@DIGEST without a tag; read it back with oci:DIR:NAME (or
 oci:DIR@DIGEST). Recording into an existing layout replaces entries of the same name.
 """
 
+EXIT_CODES = """\
+exit codes:
+  0  every reference recorded
+  2  usage error (bad flag, bad reference syntax; --out is not a layout or not writable)
+  3  a reference could not be read (registry unreachable, auth refused, broken image);
+     the others are still recorded
+"""
+
 
 def build_record_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="manifest-lint record",
         description=DESCRIPTION,
-        epilog=EXIT_CODES_HELP.replace(
-            "  1  a policy violation at or above --fail-on\n", ""
-        ).replace("  0  nothing at or above --fail-on", "  0  every reference recorded"),
+        epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
