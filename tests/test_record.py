@@ -14,7 +14,7 @@ import pytest
 
 from manifest_lint.sources.layout_writer import LAYERS_ANNOTATION
 from tests.helpers.cli import Run, inspect_json, run, run_with_report
-from tests.helpers.images import CASES, Built, PushedCase, write_layout
+from tests.helpers.images import CASES, Built, PushedCase, write_layout, write_layout_archive
 
 REF_NAME = "org.opencontainers.image.ref.name"
 #: Built-in policies that read the reference as written (``ref``), which the layout's
@@ -276,3 +276,55 @@ def test_recording_the_example_multi_arch_image_is_quick(
     seconds = time.monotonic() - started
     assert result.code == 0, result.err
     assert seconds < 5, f"record took {seconds:.2f} s"
+
+
+def test_a_document_that_does_not_match_its_digest_records_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    built = CASES["oci_index"]()
+    source = write_layout(tmp_path / "source", built, "1.0")
+    config = built.child("linux/arm/v7").config
+    assert config is not None
+    blob = source / "blobs" / "sha256" / config.digest.removeprefix("sha256:")
+    data = blob.read_bytes()
+    tampered = data.replace(b'"arm"', b'"x86"')  # same size, other bytes
+    assert tampered != data
+    blob.write_bytes(tampered)
+    out = tmp_path / "out"
+    result = record(capsys, out, f"oci:{source}:1.0")
+    assert result.code == 3
+    assert f"cannot record oci:{source}:1.0: " in result.err
+    assert config.digest in result.err
+    assert not out.exists()
+
+
+def test_recording_from_an_oci_archive(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    built = CASES["windows_index"]()
+    archive = write_layout_archive(tmp_path / "source.tar", built, "1.0")
+    out = tmp_path / "out"
+    assert record(capsys, out, f"oci-archive:{archive}:1.0").code == 0
+    stored = {f"sha256:{p.name}" for p in (out / "blobs" / "sha256").iterdir()}
+    assert stored == expected_documents(built)
+    assert without_ref(inspect_json(capsys, f"oci:{out}:1.0")) == without_ref(
+        inspect_json(capsys, f"oci-archive:{archive}:1.0")
+    )
+
+
+def test_skopeo_cannot_name_a_docker_typed_entry(
+    capsys: pytest.CaptureFixture[str],
+    pushed: Mapping[str, PushedCase],
+    skopeo: str,
+    tmp_path: Path,
+) -> None:
+    """What docs/recording.md says: the entry is recorded unchanged (its digest kept),
+    manifest-lint reads it, skopeo's oci: transport does not find it by name."""
+    reference, built = pushed["docker_list"]
+    out = tmp_path / "layout"
+    assert record(capsys, out, reference).code == 0
+    assert inspect_json(capsys, f"oci:{out}:{reference}")["image"]["digest"] == built.digest
+    ran = subprocess.run(
+        [skopeo, "--insecure-policy", "inspect", "--raw", f"oci:{out}:{reference}"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert ran.returncode != 0
