@@ -55,6 +55,7 @@ from manifest_lint.cel import get_backend
 from manifest_lint.cli import inspect as cli_inspect
 from manifest_lint.cli import lint as cli_lint
 from manifest_lint.cli import plugins as cli_plugins
+from manifest_lint.cli import record as cli_record
 from manifest_lint.cli.main import main
 from manifest_lint.errors import PluginError
 from manifest_lint.plugin import builtin, hookspecs
@@ -89,7 +90,7 @@ def extra_plugins(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             kwargs["plugins"] = [*items, *kwargs.get("plugins", ())]
             return real(**kwargs)
 
-        for command in (cli_inspect, cli_lint, cli_plugins):  # each command makes its own
+        for command in (cli_inspect, cli_lint, cli_plugins, cli_record):  # each makes its own
             monkeypatch.setattr(command, "get_plugin_manager", factory)
 
     return install
@@ -652,6 +653,33 @@ def test_what_a_plugin_source_returns_is_digest_checked(
     assert code == 3
     assert "  ERROR fetch: " in out
     assert child in out
+
+
+def test_record_reads_a_plugin_source(
+    extra_plugins: Callable[..., None],
+    memory_image: Built,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``record`` reads through a plugin's source like ``lint``; the entry is named by
+    the tag, and the layout gives the plugin source's document."""
+    plugin = SourcePlugin({"team/app:2.0": memory_image})
+    extra_plugins(("memory", plugin))
+    out = tmp_path / "layout"
+    assert main(["record", "mem:team/app:2.0", "--out", str(out)]) == 0
+    capsys.readouterr()
+    [entry] = json.loads((out / "index.json").read_text())["manifests"]
+    assert entry["annotations"] == {"org.opencontainers.image.ref.name": "2.0"}
+    assert entry["digest"] == memory_image.digest
+
+    def document(reference: str) -> dict[str, Any]:
+        assert main(["inspect", "--format", "json", reference]) == 0
+        loaded: dict[str, Any] = json.loads(capsys.readouterr().out)
+        del loaded["ref"]
+        return loaded
+
+    assert document(f"oci:{out}:2.0") == document("mem:team/app:2.0")
+    assert all(source.closed for source in plugin.opened)
 
 
 class CountingBackend:

@@ -12,11 +12,14 @@ from typing import Any
 
 import pytest
 
+from manifest_lint.image.reference import parse_reference
 from manifest_lint.sources.layout_writer import LAYERS_ANNOTATION
+from manifest_lint.sources.recording import record_name
 from tests.helpers.cli import Run, inspect_json, run, run_with_report
 from tests.helpers.images import CASES, Built, PushedCase, write_layout, write_layout_archive
 
 REF_NAME = "org.opencontainers.image.ref.name"
+DIGEST = "sha256:" + "ab" * 32
 #: Built-in policies that read the reference as written (``ref``), which the layout's
 #: reference is not: their messages name it.
 READ_THE_REFERENCE = {"allowed-registries", "no-latest", "pinned-digest"}
@@ -328,3 +331,20 @@ def test_skopeo_cannot_name_a_docker_typed_entry(
         timeout=60,
     )
     assert ran.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        ("alpine", "docker.io/library/alpine:latest"),
+        ("ghcr.io/org/app:1.2", "ghcr.io/org/app:1.2"),
+        (f"ghcr.io/org/app:1.2@{DIGEST}", "ghcr.io/org/app:1.2"),
+        (f"ghcr.io/org/app@{DIGEST}", f"ghcr.io/org/app@{DIGEST}"),
+        ("127.0.0.1:5000/app:1.0", "127.0.0.1:5000/app:1.0"),
+        ("oci:some/dir:1.0", "1.0"),
+        ("oci:some/dir:registry.example.com/app:1.0", "registry.example.com/app:1.0"),
+        ("oci-archive:app.tar", DIGEST),
+    ],
+)
+def test_record_names(written: str, name: str) -> None:
+    assert record_name(parse_reference(written), DIGEST) == name
