@@ -219,6 +219,10 @@ def test_recording_from_a_layout(capsys: pytest.CaptureFixture[str], tmp_path: P
     )
     # Less than the source: its layers are not copied.
     assert set(files(out)) < set(files(source))
+    # --out may come before the command word, as other options may.
+    again = run(capsys, "--out", str(tmp_path / "before"), "record", f"oci:{source}:1.0")
+    assert again.code == 0, again.err
+    assert files(tmp_path / "before") == files(out)
 
 
 @pytest.mark.parametrize("case", ["oci_index", "oci_manifest", "config"])
