@@ -338,6 +338,7 @@ def split_command(argv: Sequence[str]) -> tuple[str, list[str]]:
         for action in parser._actions:  # argparse has no public list of them
             for option in action.option_strings:
                 takes_value[option] = action.nargs != 0
+    takes_value["--out"] = True  # record's (its parser is cli/record.py's own)
     long_options = [option for option in takes_value if option.startswith("--")]
     index = 0
     while index < len(argv):
