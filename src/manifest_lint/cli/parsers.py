@@ -158,6 +158,7 @@ commands:
   manifest-lint plugins            list plugins, their versions and hooks
   manifest-lint policies           list the policies a run would know, as configured
   manifest-lint policies check FILE...  load and compile policy files, lint nothing
+  manifest-lint test [PATH...]     run policy tests (*.policytest.yaml)
 """
 
 
@@ -317,7 +318,7 @@ def build_lint_parser(
 
 
 #: The subcommands; any other first word is an image reference of the default command.
-COMMANDS = ("scan", "inspect", "plugins", "policies")
+COMMANDS = ("scan", "inspect", "plugins", "policies", "test")
 
 
 def split_command(argv: Sequence[str]) -> tuple[str, list[str]]:
