@@ -141,6 +141,16 @@ def test_a_mistake_in_a_test_file_exits_2_naming_file_and_line(
     assert says in err
 
 
+def test_a_fixture_that_cannot_be_read_fails_its_case_with_the_reason(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write(repo, PLATFORMS.replace("fixtures/single:1.0", "fixtures/single:2.0"))
+    code, out, _err = _run(capsys)
+    assert code == 1
+    assert "FAIL  single\n        cannot read oci:fixtures/single:2.0: " in out
+    assert "PASS  release" in out
+
+
 def test_no_test_files_exit_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = _run(capsys)
     assert code == 2

@@ -75,18 +75,19 @@ def build_test_parser() -> argparse.ArgumentParser:
 def policytests_command(argv: Sequence[str], out: TextIO) -> int:
     args = build_test_parser().parse_args(argv)
     host = PluginHost(get_plugin_manager(blocked=blocked_plugins(argv)))
+    sources = host.sources()
     files = collect([Path(p) for p in args.paths or ["."]])
     if not files:
         where = ", ".join(args.paths or ["."])
         raise PolicyTestError(f"no test files ({PATTERN}) under {where}")
-    tests = [read_test_file(path) for path in files]  # every file checked before any run
+    tests = [read_test_file(path, sources) for path in files]  # every file checked before any run
     backends = host.cel_backends()
     name = args.cel_backend or DEFAULT_CEL_BACKEND
     if name not in backends:
         raise UsageError(f"unknown CEL backend {name!r} (available: {', '.join(sorted(backends))})")
     registered = host.policies()
     with Registries(registry_options(args), cache_option(args)) as registries:
-        engine = Engine(registered, backends[name](), host.functions(), host.sources(), registries)
+        engine = Engine(registered, backends[name](), host.functions(), sources, registries)
         results = [run_file(test, engine) for test in tests]
     failed = _write_text(results, out)
     if args.junit:

@@ -7,7 +7,7 @@ file must never pass because of a mistake in it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,8 +83,10 @@ def collect(paths: Sequence[Path]) -> list[Path]:
     return sorted(found.values())
 
 
-def read_test_file(path: Path) -> PolicyTestFile:
-    """``path`` read and checked (see the module's docstring)."""
+def read_test_file(path: Path, transports: Iterable[str] = ()) -> PolicyTestFile:
+    """``path`` read and checked (see the module's docstring); ``transports``: the
+    plugins' path-like transports, as :func:`~manifest_lint.image.reference.parse_reference`
+    takes them."""
     shown = str(path)
     text = read_text(path, PolicyTestError)
     documents = load_all(text, path=shown, error=PolicyTestError)
@@ -109,7 +111,7 @@ def read_test_file(path: Path) -> PolicyTestFile:
     cases: list[Case] = []
     seen: dict[str, int] = {}
     for raw in spec["cases"]:
-        case = _case(raw, path, base)
+        case = _case(raw, path, base, transports)
         if case.name in seen:
             raise PolicyTestError(
                 f"two cases are named {case.name!r} (the first on line {seen[case.name]})",
@@ -154,7 +156,7 @@ def _time(text: str, path: str, line: int) -> datetime:
     return value
 
 
-def _case(raw: LocatedDict, path: Path, base: Path) -> Case:
+def _case(raw: LocatedDict, path: Path, base: Path, transports: Iterable[str]) -> Case:
     shown = str(path)
     line = raw.key_line("name")
     name = str(raw["name"])
@@ -184,21 +186,24 @@ def _case(raw: LocatedDict, path: Path, base: Path) -> Case:
             name, line, raw["document"], document=document, expect=expect, messages=tuple(messages)
         )
     written = str(raw["image"])
-    image, online = _image(written, base, shown, raw.key_line("image"), name)
+    image, online = _image(written, base, shown, raw.key_line("image"), name, transports)
     return Case(
         name, line, written, image=image, expect=expect, messages=tuple(messages), online=online
     )
 
 
-def _image(written: str, base: Path, path: str, line: int, case: str) -> tuple[str, bool]:
+def _image(
+    written: str, base: Path, path: str, line: int, case: str, transports: Iterable[str]
+) -> tuple[str, bool]:
     """The reference to read: an OCI layout's path made relative to the test file (and
-    required to exist); a registry reference as written, online."""
+    required to exist); a registry reference as written, online; a plugin's transport
+    as written."""
     try:
-        reference = parse_reference(written)
+        reference = parse_reference(written, transports)
     except InvalidReferenceError as exc:
         raise PolicyTestError(f"case {case!r}: image: {exc}", path=path, line=line) from None
     if reference.transport not in LAYOUT_TRANSPORTS:
-        return written, True
+        return written, reference.transport == "docker"
     fixture = Path(reference.path)
     if not fixture.is_absolute():
         fixture = base / fixture
