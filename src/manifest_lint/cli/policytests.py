@@ -26,8 +26,10 @@ from manifest_lint.config import ENV_VAR as CONFIG_ENV_VAR
 from manifest_lint.config import load_config
 from manifest_lint.errors import PolicyTestError, UsageError
 from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
+from manifest_lint.policy.selection import resolve_policies
 from manifest_lint.policytest.coverage import uncovered
 from manifest_lint.policytest.files import DEFAULT_NOW, PATTERN, collect, read_test_file
+from manifest_lint.policytest.junit import write_junit
 from manifest_lint.policytest.run import Engine, FileResult, run_file
 from manifest_lint.reporters.escape import escape
 from manifest_lint.sources.registry.registries import Registries
@@ -86,22 +88,19 @@ def policytests_command(argv: Sequence[str], out: TextIO) -> int:
     if name not in backends:
         raise UsageError(f"unknown CEL backend {name!r} (available: {', '.join(sorted(backends))})")
     registered = host.policies()
+    enabled: list[str] = []
+    if args.require_tests:  # the configuration is read before any case runs
+        config = load_config(args.config, Path.cwd(), os.environ.get(CONFIG_ENV_VAR))
+        resolved = resolve_policies(registered, config, [], [])
+        enabled = [r.effective.name for r in resolved if r.enabled]
     with Registries(registry_options(args), cache_option(args)) as registries:
         engine = Engine(registered, backends[name](), host.functions(), sources, registries)
         results = [run_file(test, engine) for test in tests]
     failed = _write_text(results, out)
     if args.junit:
-        from manifest_lint.policytest.junit import write_junit
-
         write_junit(results, Path(args.junit))
     missing: list[str] = []
     if args.require_tests:
-        config = load_config(args.config, Path.cwd(), os.environ.get(CONFIG_ENV_VAR))
-        from manifest_lint.policy.selection import resolve_policies
-
-        enabled = [
-            r.effective.name for r in resolve_policies(registered, config, [], []) if r.enabled
-        ]
         missing = uncovered(results, enabled)
         for line in missing:
             out.write(f"uncovered: {escape(line)}\n")
