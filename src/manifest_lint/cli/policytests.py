@@ -44,14 +44,19 @@ exit codes:
 """
 
 
+DESCRIPTION = f"""\
+Run policy tests: each case evaluates policies on a fixture (an OCI layout, a
+document, or a registry reference, marked online) and compares each result it lists
+with the outcome it expects. PATHs are test files, or directories searched for
+**/{PATTERN} (default: the current directory). Without spec.now, the
+policies see now = {DEFAULT_NOW.isoformat().replace("+00:00", "Z")}. See docs/testing.md.
+"""
+
+
 def build_test_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="manifest-lint test",
-        description=f"Run policy tests: each case evaluates policies on a fixture (an OCI "
-        f"layout, a document, or a registry reference, marked online) and compares each "
-        f"listed result with the outcome it expects. PATHs are test files or directories "
-        f"searched for **/{PATTERN} (default: the current directory). Without spec.now, "
-        f"policies see now = {DEFAULT_NOW.isoformat()}.",
+        description=DESCRIPTION,
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
