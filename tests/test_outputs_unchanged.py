@@ -153,6 +153,7 @@ CASES = (
     Case("help-scan", ("scan", "--help"), argparse=True),
     Case("help-inspect", ("inspect", "--help"), argparse=True),
     Case("help-record", ("record", "--help"), argparse=True),
+    Case("help-test", ("test", "--help"), argparse=True),
     Case("version", ("--version",)),
     Case("usage-bad-flag", ("--bogus", LAYOUT), argparse=True),
     Case("usage-scan-bad-flag", ("scan", "--bogus", *SCAN_FILES), argparse=True),

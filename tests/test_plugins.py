@@ -55,6 +55,7 @@ from manifest_lint.cel import get_backend
 from manifest_lint.cli import inspect as cli_inspect
 from manifest_lint.cli import lint as cli_lint
 from manifest_lint.cli import plugins as cli_plugins
+from manifest_lint.cli import policytests as cli_policytests
 from manifest_lint.cli import record as cli_record
 from manifest_lint.cli.main import main
 from manifest_lint.errors import PluginError
@@ -90,7 +91,8 @@ def extra_plugins(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             kwargs["plugins"] = [*items, *kwargs.get("plugins", ())]
             return real(**kwargs)
 
-        for command in (cli_inspect, cli_lint, cli_plugins, cli_record):  # each makes its own
+        for command in (cli_inspect, cli_lint, cli_plugins, cli_record, cli_policytests):
+            # each makes its own
             monkeypatch.setattr(command, "get_plugin_manager", factory)
 
     return install

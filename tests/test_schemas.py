@@ -73,7 +73,33 @@ def _policy_texts() -> list[tuple[str, str]]:
     files = [*sorted((ROOT / "policies").glob("*.yaml")), *ROOT.glob("examples/**/*.yaml")]
     texts = [(str(f.relative_to(ROOT)), f.read_text()) for f in files]
     texts += [(w, t) for w, t in _doc_blocks() if "apiVersion:" in t and "kind: Policy" in t]
-    return [(w, t) for w, t in texts if "apiVersion: manifest-lint.dev/v1" in t]
+    # Policy test files (kind: PolicyTest) have their own schema: _policytest_texts.
+    return [
+        (w, t)
+        for w, t in texts
+        if "apiVersion: manifest-lint.dev/v1" in t and "kind: PolicyTest" not in t
+    ]
+
+
+def _policytest_texts() -> list[tuple[str, str]]:
+    """The examples' and the docs' policy test files."""
+    files = sorted(ROOT.glob("examples/**/*.policytest.yaml"))
+    texts = [(str(f.relative_to(ROOT)), f.read_text()) for f in files]
+    return texts + [(w, t) for w, t in _doc_blocks() if "kind: PolicyTest" in t]
+
+
+@pytest.mark.parametrize(
+    ("where", "text"), _policytest_texts(), ids=[w for w, _ in _policytest_texts()]
+)
+def test_every_example_policy_test_file_fits_its_schema(where: str, text: str) -> None:
+    (document,) = documents(text)
+    assert [e.message for e in validator("policytest.schema.json").iter_errors(document)] == []
+
+
+def test_there_are_example_policy_test_files() -> None:
+    found = [w for w, _ in _policytest_texts()]
+    assert any(w.startswith("examples/") for w in found)
+    assert len([w for w in found if w.startswith("testing.md")]) == 3
 
 
 def _config_texts() -> list[tuple[str, str]]:

@@ -10,7 +10,8 @@ library is imported and keep their cause (``raise ... from exc``)::
     │   ├── ExpressionError         a CEL expression that does not compile (column, caret)
     │   ├── PolicyError             a policy file that does not load (path, line, column)
     │   ├── ConfigError             a configuration file that does not load (path, line)
-    │   │   └── ScanError               a file scan cannot read (path, line, column)
+    │   │   ├── ScanError               a file scan cannot read (path, line, column)
+    │   │   └── PolicyTestError         a policy test file (*.policytest.yaml) that is malformed
     │   ├── InputError              a GitHub Action input that cannot be used as given
     │   ├── PluginError             a plugin that registers something invalid or twice
     │   └── YamlError               YAML that cannot be read (line, column); yamlfile raises
@@ -130,6 +131,11 @@ class ScanError(ConfigError):
     far as they are known."""
 
     show_column = True
+
+
+class PolicyTestError(ConfigError):
+    """A policy test file that cannot be used: unknown key, unknown policy or result
+    name, a missing fixture, a bad outcome word; the message starts with ``path:line``."""
 
 
 class InputError(UsageError):

@@ -159,6 +159,7 @@ commands:
   manifest-lint plugins            list plugins, their versions and hooks
   manifest-lint policies           list the policies a run would know, as configured
   manifest-lint policies check FILE...  load and compile policy files, lint nothing
+  manifest-lint test [PATH...]     run policy tests (*.policytest.yaml)
 """
 
 
@@ -181,7 +182,7 @@ def build_lint_parser(
         usage="manifest-lint scan [OPTIONS] FILE..."
         if scan
         else "manifest-lint [OPTIONS] REF... | "
-        "manifest-lint {inspect,record,scan,plugins,policies} ...",
+        "manifest-lint {inspect,record,scan,test,plugins,policies} ...",
         description=SCAN_DESCRIPTION if scan else LINT_DESCRIPTION,
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -319,7 +320,7 @@ def build_lint_parser(
 
 
 #: The subcommands; any other first word is an image reference of the default command.
-COMMANDS = ("scan", "inspect", "record", "plugins", "policies")
+COMMANDS = ("scan", "inspect", "record", "plugins", "policies", "test")
 
 
 def split_command(argv: Sequence[str]) -> tuple[str, list[str]]:
