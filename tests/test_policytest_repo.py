@@ -114,3 +114,20 @@ def test_the_plugin_collects_nothing_unless_asked(tmp_path: Path) -> None:
     (tmp_path / "f.policytest.yaml").write_text(text, encoding="utf-8")
     run = _pytest(tmp_path)
     assert run.returncode == 5, run.stdout + run.stderr  # no tests collected
+
+
+def test_the_recorded_fixture_is_what_record_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """fixtures/release is committed; recording the example image again gives its bytes."""
+    out = tmp_path / "release"
+    code = main(["record", f"oci:{ROOT / 'examples' / 'multiarch'}:1.0", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    committed = REPO / "fixtures" / "release"
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        }
+
+    assert files(out) == files(committed)
