@@ -22,6 +22,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -985,6 +986,40 @@ def test_the_example_plugin_through_its_entry_point(example_plugin: Path) -> Non
         "  manifest_lint_register_policies\n"
         "  manifest_lint_register_reporters\n"
     ) in listing.stdout
+
+
+def test_the_example_plugin_s_policy_tests(example_plugin: Path) -> None:
+    """examples/plugin/tests: the plugin's policy tested by name, through
+    ``manifest-lint test`` and through pytest's plugin, with the plugin installed."""
+    tests = "examples/plugin/tests"
+    loaded = ["-p", "manifest_lint.pytest_plugin"]
+    run = run_with_example(example_plugin, "-m", "manifest_lint", "test", tests)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.endswith("3 cases in 1 file: 3 passed, 0 failed\n")
+
+    items = run_with_example(
+        example_plugin,
+        "-m",
+        "pytest",
+        # By its pytest11 entry point where this environment has it installed.
+        *([] if entry_points(group="pytest11").select(name="manifest-lint") else loaded),
+        "-p",
+        "no:cacheprovider",
+        "--manifest-lint-policytests",
+        "-q",
+        "--rootdir",
+        tests,
+        tests,
+    )
+    assert items.returncode == 0, items.stdout + items.stderr
+    assert "3 passed" in items.stdout
+
+    # Without the plugin, its policy is unknown: the test file is an error, never a pass.
+    blocked = run_with_example(
+        example_plugin, "-m", "manifest_lint", "-p", "no:example", "test", tests
+    )
+    assert blocked.returncode == 2, blocked.stdout + blocked.stderr
+    assert "semver-tag" in blocked.stderr
 
 
 # --------------------------------------------------------------------------- meta
