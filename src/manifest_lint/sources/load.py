@@ -96,6 +96,14 @@ def open_image(reference: Reference, source: Source) -> Fetched:
     return top
 
 
+def read_manifest(source: Source, entry: Descriptor, what: str) -> Manifest:
+    """The manifest ``entry`` names, size-capped and verified before it is parsed."""
+    check_size(entry, what)
+    data = source.fetch(entry, manifest=True)
+    verify(data, entry, what)
+    return Manifest.from_json(data, digest=entry.digest, media_type=entry.media_type, what=what)
+
+
 def read_image(
     reference: Reference,
     source: Source,
@@ -113,13 +121,7 @@ def read_image(
     mapper = executor.map if executor is not None and not local else _sequential
 
     def platform_image(entry: Descriptor) -> PlatformImage:
-        what = f"{name} manifest {entry.digest}"
-        check_size(entry, what)
-        data = source.fetch(entry, manifest=True)
-        verify(data, entry, what)
-        manifest = Manifest.from_json(
-            data, digest=entry.digest, media_type=entry.media_type, what=what
-        )
+        manifest = read_manifest(source, entry, f"{name} manifest {entry.digest}")
         read_config = configs or entry.platform is None
         config = _load_config(source, manifest, name) if read_config else None
         platform = entry.platform or (config.platform if config else None)

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from manifest_lint.image import media_types as mt
-from manifest_lint.image.model import Manifest
 from manifest_lint.sources.base import Fetched, Source
-from manifest_lint.sources.load import check_size, load_image, verify
+from manifest_lint.sources.load import check_size, load_image, read_manifest, verify
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -100,12 +99,8 @@ def record_image(
 
 
 def _record_attestation(recorder: RecordingSource, descriptor: Descriptor, name: str) -> None:
-    what = f"{name} attestation manifest {descriptor.digest}"
-    check_size(descriptor, what)
-    data = recorder.fetch(descriptor, manifest=True)
-    verify(data, descriptor, what)
-    manifest = Manifest.from_json(
-        data, digest=descriptor.digest, media_type=descriptor.media_type, what=what
+    manifest = read_manifest(
+        recorder, descriptor, f"{name} attestation manifest {descriptor.digest}"
     )
     config = manifest.config
     what = f"{name} attestation config {config.digest}"
