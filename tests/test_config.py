@@ -116,7 +116,8 @@ def test_an_empty_file_is_the_default_configuration(text: str) -> None:
         pytest.param(
             "fail-on: error\nfailOn: warning\n",
             "conf/.manifest-lint.yaml:2: unknown key 'failOn' in the configuration "
-            "(allowed: fail-on, cel-backend, policy-paths, policies)",
+            "(allowed: fail-on, cel-backend, policy-paths, policies, "
+            "exceptions, max-exception-days, exception-warn-days)",
             id="unknown-top-key",
         ),
         pytest.param(
@@ -414,7 +415,8 @@ def test_config_errors_exit_2_naming_file_and_line(
     assert main(["--config", str(config), "127.0.0.1:9/never/read:1"]) == 2
     assert capsys.readouterr().err == (
         f"manifest-lint: error: {config}:1: unknown key 'fail_on' in the configuration "
-        "(allowed: fail-on, cel-backend, policy-paths, policies)\n"
+        "(allowed: fail-on, cel-backend, policy-paths, policies, "
+        "exceptions, max-exception-days, exception-warn-days)\n"
     )
     assert main(["--config", str(tmp_path / "none.yaml"), EXAMPLE]) == 2
     assert capsys.readouterr().err == (
