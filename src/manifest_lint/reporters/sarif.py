@@ -88,7 +88,7 @@ class SarifReporter:
     def _level(self, finding: Finding) -> str:
         if finding.outcome is Outcome.ERROR:
             return "error"
-        if finding.outcome is Outcome.FAIL:
+        if finding.outcome in (Outcome.FAIL, Outcome.WAIVED):
             return _LEVELS[finding.severity]
         return "none"
 
@@ -138,6 +138,12 @@ class SarifReporter:
                     "referenceOutcome": outcome,
                 },
             }
+            if finding.waiver is not None:
+                # Reported, and suppressed: GitHub code scanning shows it as dismissed.
+                entry["suppressions"] = [
+                    {"kind": "external", "justification": finding.waiver.reason}
+                ]
+                entry["properties"]["exception"] = finding.waiver.source
             self.results.append(entry)
 
     def finish(self, summary: Summary) -> None:
