@@ -138,6 +138,10 @@ def test_an_expired_exception_fails_the_run_in_every_format(
     assert messages == [f"{REF}: {expired}"] * 3
     assert not any("suppressions" in r for r in results)
     assert {r["level"] for r in results if r["ruleId"] == "exception"} == {"error"}
+    rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert {rules[r["ruleIndex"]]["id"] for r in results if r["ruleId"] == "exception"} == {
+        "exception"
+    }
 
 
 def test_an_exception_expiring_soon_is_applied_with_a_warning(
