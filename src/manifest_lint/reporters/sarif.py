@@ -153,7 +153,7 @@ class SarifReporter:
                 },
             }
             if finding.waiver is not None:
-                # Reported, and suppressed: GitHub code scanning shows it as dismissed.
+                # Reported, and suppressed by an exception given outside the image.
                 entry["suppressions"] = [
                     {"kind": "external", "justification": finding.waiver.reason}
                 ]
