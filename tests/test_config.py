@@ -198,6 +198,34 @@ def test_an_empty_file_is_the_default_configuration(text: str) -> None:
             "conf/.manifest-lint.yaml:2: invalid YAML: expected the node content, but found '}'",
             id="yaml-syntax",
         ),
+        pytest.param(
+            "exceptions:\n  - policy: max-layers\n    images: [a/*]\n    expires: 2027-01-01\n",
+            "conf/.manifest-lint.yaml:2: an exception needs 'reason'",
+            id="exception-without-reason",
+        ),
+        pytest.param(
+            "exceptions:\n  - policy: max-layers\n    images: [a/*]\n    reason: r\n"
+            "    expires: 2027-01-01\n    team: x\n",
+            "conf/.manifest-lint.yaml:6: unknown key 'team' in an exception "
+            "(allowed: policy, images, reason, expires, owner)",
+            id="exception-unknown-key",
+        ),
+        pytest.param(
+            "exceptions:\n  - policy: max-layers\n    images: []\n    reason: r\n"
+            "    expires: 2027-01-01\n",
+            "conf/.manifest-lint.yaml:3: images must be a list of reference globs or digests",
+            id="exception-without-images",
+        ),
+        pytest.param(
+            "exceptions: {policy: max-layers}\n",
+            "conf/.manifest-lint.yaml:1: exceptions must be a list",
+            id="exceptions-not-a-list",
+        ),
+        pytest.param(
+            "max-exception-days: many\n",
+            "conf/.manifest-lint.yaml:1: max-exception-days must be a whole number of days",
+            id="max-exception-days-not-a-number",
+        ),
     ],
 )
 def test_errors_name_file_and_line(text: str, message: str) -> None:

@@ -165,6 +165,8 @@ def parse_config(text: str, path: str) -> Config:
         )
         settings[name] = PolicySettings(enabled, severity, plain(params), line, param_lines)
     exceptions = parse_exceptions(top.get("exceptions"), path, top.key_line("exceptions"))
+    max_days = _days(top, "max-exception-days", MAX_EXCEPTION_DAYS, path)
+    warn_days = _days(top, "exception-warn-days", EXCEPTION_WARN_DAYS, path)
     # What the checks above let through must also fit the schema editors use.
     check_schema(top, "config.schema.json", path=path, error=ConfigError)
     return Config(
@@ -174,8 +176,8 @@ def parse_config(text: str, path: str) -> Config:
         policy_paths=tuple(base / p for p in paths),
         policies=settings,
         exceptions=exceptions,
-        max_exception_days=_days(top, "max-exception-days", MAX_EXCEPTION_DAYS, path),
-        exception_warn_days=_days(top, "exception-warn-days", EXCEPTION_WARN_DAYS, path),
+        max_exception_days=max_days,
+        exception_warn_days=warn_days,
     )
 
 
