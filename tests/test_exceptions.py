@@ -335,3 +335,25 @@ def test_max_exception_days_is_configured(
     assert code == 2
     assert f"{exceptions}:2: exception for 'max-layers' expires on 2027-01-31" in err
     assert "max-exception-days (30)" in err
+
+
+def test_scan_applies_exceptions_to_the_references_it_finds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM alpine:latest\nFROM registry.example.com/team/tool:latest\n", encoding="utf-8"
+    )
+    exceptions = _exceptions(tmp_path, policy="no-latest", images='"docker.io/library/alpine:*"')
+    config = tmp_path / "config.yaml"
+    config.write_text("{}\n", encoding="utf-8")
+    # no-latest is a warning: it fails the run only with --fail-on warning.
+    args = ["--offline", "--select", "no-latest", "--fail-on", "warning"]
+    args += ["--exceptions", str(exceptions)]
+    code = main(
+        ["scan", "--config", str(config), "--now", NOW, *args, str(tmp_path / "Dockerfile")]
+    )
+    out = capsys.readouterr().out
+    assert code == 1  # the second reference is not covered
+    assert "  WAIVED no-latest: " in out
+    assert out.count("  FAIL  no-latest: ") == 1
+    assert "2 references: 0 passed, 1 failed, 0 errors, 0 skipped, 1 waived" in out
