@@ -116,7 +116,8 @@ def test_an_empty_file_is_the_default_configuration(text: str) -> None:
         pytest.param(
             "fail-on: error\nfailOn: warning\n",
             "conf/.manifest-lint.yaml:2: unknown key 'failOn' in the configuration "
-            "(allowed: fail-on, cel-backend, policy-paths, policies)",
+            "(allowed: fail-on, cel-backend, policy-paths, policies, "
+            "exceptions, max-exception-days, exception-warn-days)",
             id="unknown-top-key",
         ),
         pytest.param(
@@ -196,6 +197,34 @@ def test_an_empty_file_is_the_default_configuration(text: str) -> None:
             "policies:\n  max-layers: {params: {max: [}}\n",
             "conf/.manifest-lint.yaml:2: invalid YAML: expected the node content, but found '}'",
             id="yaml-syntax",
+        ),
+        pytest.param(
+            "exceptions:\n  - policy: max-layers\n    images: [a/*]\n    expires: 2027-01-01\n",
+            "conf/.manifest-lint.yaml:2: an exception needs 'reason'",
+            id="exception-without-reason",
+        ),
+        pytest.param(
+            "exceptions:\n  - policy: max-layers\n    images: [a/*]\n    reason: r\n"
+            "    expires: 2027-01-01\n    team: x\n",
+            "conf/.manifest-lint.yaml:6: unknown key 'team' in an exception "
+            "(allowed: policy, images, reason, expires, owner)",
+            id="exception-unknown-key",
+        ),
+        pytest.param(
+            "exceptions:\n  - policy: max-layers\n    images: []\n    reason: r\n"
+            "    expires: 2027-01-01\n",
+            "conf/.manifest-lint.yaml:3: images must be a list of reference globs or digests",
+            id="exception-without-images",
+        ),
+        pytest.param(
+            "exceptions: {policy: max-layers}\n",
+            "conf/.manifest-lint.yaml:1: exceptions must be a list",
+            id="exceptions-not-a-list",
+        ),
+        pytest.param(
+            "max-exception-days: many\n",
+            "conf/.manifest-lint.yaml:1: max-exception-days must be a whole number of days",
+            id="max-exception-days-not-a-number",
         ),
     ],
 )
@@ -414,7 +443,8 @@ def test_config_errors_exit_2_naming_file_and_line(
     assert main(["--config", str(config), "127.0.0.1:9/never/read:1"]) == 2
     assert capsys.readouterr().err == (
         f"manifest-lint: error: {config}:1: unknown key 'fail_on' in the configuration "
-        "(allowed: fail-on, cel-backend, policy-paths, policies)\n"
+        "(allowed: fail-on, cel-backend, policy-paths, policies, "
+        "exceptions, max-exception-days, exception-warn-days)\n"
     )
     assert main(["--config", str(tmp_path / "none.yaml"), EXAMPLE]) == 2
     assert capsys.readouterr().err == (

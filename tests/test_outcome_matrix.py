@@ -6,8 +6,9 @@ every format written at once: text, JSON, JUnit (read with junitparser), SARIF a
 GitHub (annotations and the job summary). Each format is read back on its own terms
 and must tell the same outcome, which must agree with the exit code.
 
-manifest-lint has no waivers: what a user does instead is lower a policy's severity
-or disable it in the configuration, so the "waived" cases do that.
+A failure is waived by an exception (docs/exceptions.md): the reference's outcome is
+then ``waived``; the other "waived" cases lower a policy's severity or disable it in the
+configuration instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,7 @@ from tests.helpers.reports import validate_junit, validate_sarif
 ROOT = Path(__file__).resolve().parent.parent
 REF = f"oci:{ROOT / 'examples' / 'multiarch'}:1.0"
 
-EXIT = {"pass": 0, "fail": 1, "error": 3, "skip": 0}
+EXIT = {"pass": 0, "fail": 1, "error": 3, "skip": 0, "waived": 0}
 
 
 def _policy(name: str, severity: str, body: str) -> str:
@@ -54,6 +56,8 @@ class Case:
     below: int = 0
     #: Configuration of the case's policies: name -> settings (YAML flow mapping).
     config: tuple[tuple[str, str], ...] = ()
+    #: Exceptions, by the policy they waive (every image, expiring in 60 days).
+    exceptions: tuple[str, ...] = ()
 
 
 BUILTINS = (
@@ -71,6 +75,16 @@ def _config(case: Case) -> str:
     lines = ["policies:"]
     lines += [f"  {name}: {{enabled: false}}" for name in BUILTINS]
     lines += [f"  {name}: {settings}" for name, settings in case.config]
+    expires = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
+    if case.exceptions:
+        lines.append("exceptions:")
+    for name in case.exceptions:
+        lines += [
+            f"  - policy: {name}",
+            "    images: ['oci:*']",
+            "    reason: accepted until the rebuild",
+            f"    expires: {expires}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -105,15 +119,44 @@ CASES = [
         "pass",
         config=(("case", "{enabled: false}"),),
     ),
+    Case(
+        "waived-by-exception",
+        (_policy("case", "error", FAILS), _policy("other", "error", PASSES)),
+        "waived",
+        exceptions=("case",),
+    ),
+    # An exception does not hide an error, nor another policy's failure.
+    Case(
+        "exception-and-error",
+        (_policy("case", "error", FAILS), _policy("other", "error", ERRS)),
+        "error",
+        exceptions=("case",),
+    ),
+    Case(
+        "exception-and-failure",
+        (_policy("case", "error", FAILS), _policy("other", "error", FAILS)),
+        "fail",
+        exceptions=("case",),
+    ),
 ]
 
 
 def _text_outcome(text: str) -> str:
-    """The text report's last line: ``1 reference: P passed, F failed, E errors, S skipped``."""
+    """The text report's last line: ``1 reference: P passed, F failed, E errors, S skipped``
+    (and ``, W waived`` when there are some)."""
     last = text.rstrip("\n").splitlines()[-1]
-    match = re.fullmatch(r"1 reference: (\d) passed, (\d) failed, (\d) errors, (\d) skipped", last)
+    match = re.fullmatch(
+        r"1 reference: (\d) passed, (\d) failed, (\d) errors, (\d) skipped(?:, (\d) waived)?",
+        last,
+    )
     assert match, last
-    counts = dict(zip(("pass", "fail", "error", "skip"), map(int, match.groups()), strict=True))
+    counts = dict(
+        zip(
+            ("pass", "fail", "error", "skip", "waived"),
+            (int(n or 0) for n in match.groups()),
+            strict=True,
+        )
+    )
     [outcome] = [k for k, n in counts.items() if n == 1]
     return outcome
 
@@ -129,6 +172,12 @@ def _junit_outcome(path: Path) -> str:
         outcome = "error"
     elif Failure in kinds:
         outcome = "fail"
+    elif any(
+        isinstance(r, Skipped) and (r.message or "").startswith("waived: ")
+        for c in cases
+        for r in c.result
+    ):
+        outcome = "waived"
     elif cases and all(any(isinstance(r, Skipped) for r in c.result) for c in cases):
         outcome = "skip"
     else:
@@ -143,13 +192,17 @@ def _sarif_outcome(document: dict[str, object]) -> str:
     results = run["results"]
     stated = {r["properties"]["referenceOutcome"] for r in results}
     assert len(stated) == 1, stated
-    failed = [r for r in results if r["kind"] == "fail"]
+    # A waived result is a failure with suppressions: reported, not blocking.
+    failed = [r for r in results if r["kind"] == "fail" and "suppressions" not in r]
+    waived = [r for r in results if r.get("suppressions")]
     errors = [r for r in failed if r["properties"]["outcome"] == "error"]
     blocking = [r for r in failed if r["level"] == "error" and r not in errors]
     if errors:
         outcome = "error"
     elif blocking:
         outcome = "fail"
+    elif waived:
+        outcome = "waived"
     elif results and all(r["kind"] == "notApplicable" for r in results):
         outcome = "skip"
     else:
@@ -172,7 +225,8 @@ def _annotations_outcome(lines: list[str]) -> str:
 
 def _summary_outcome(markdown: str) -> tuple[str, int]:
     match = re.search(
-        r"\| (✅ pass|❌ fail|⚠️ error|⏭️ skip)(?: \((\d+) below --fail-on\))? \|", markdown
+        r"\| (✅ pass|❌ fail|⚠️ error|⏭️ skip|☑️ waived)(?: \((\d+) below --fail-on\))? \|",
+        markdown,
     )
     assert match, markdown
     return match.group(1).split()[-1], int(match.group(2) or 0)
@@ -227,7 +281,10 @@ def test_every_format_and_the_exit_code_tell_one_outcome(
     assert result["belowFailOn"] == case.below
     assert report["summary"]["belowFailOn"] == case.below
     assert _summary_outcome(summary.read_text(encoding="utf-8"))[1] == case.below
-    assert len([a for a in annotations if a.startswith(("::warning ", "::notice "))]) == case.below
+    notices = [a for a in annotations if a.startswith(("::warning ", "::notice "))]
+    waived = [a for a in notices if "(waived until " in a]
+    assert len(notices) - len(waived) == case.below
+    assert len(waived) == len(case.exceptions)
 
 
 def test_sarif_help_uri_is_the_policy_own_or_none(tmp_path: Path) -> None:

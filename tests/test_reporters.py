@@ -254,6 +254,7 @@ def test_json_has_the_documented_fields() -> None:
         "policies",
         "results",
         "summary",
+        "unusedExceptions",
     ]
     assert report["version"] == 1
     assert report["tool"] == {"name": "manifest-lint", "version": "0.1.0"}

@@ -28,6 +28,8 @@ from tests import test_config, test_policy
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
 MINE = ("policy.schema.json", "config.schema.json")
+#: Every schema a validator may need to resolve a ``$ref`` into.
+REFERENCED = (*MINE, "exceptions.schema.json")
 
 
 def validator(name: str) -> jsonschema.Draft202012Validator:
@@ -37,7 +39,7 @@ def validator(name: str) -> jsonschema.Draft202012Validator:
             BASE_URI + file,
             referencing.Resource.from_contents(json.loads((SCHEMAS / file).read_text())),
         )
-        for file in MINE
+        for file in REFERENCED
     ]
     registry: referencing.Registry[Any] = referencing.Registry().with_resources(resources)
     schema = json.loads((SCHEMAS / name).read_text())
@@ -52,7 +54,7 @@ def test_the_loaders_read_the_repository_schemas() -> None:
     assert schema_dir() == SCHEMAS
 
 
-@pytest.mark.parametrize("name", MINE)
+@pytest.mark.parametrize("name", REFERENCED)
 def test_each_schema_is_a_valid_2020_12_schema_with_its_id(name: str) -> None:
     schema = json.loads((SCHEMAS / name).read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -105,7 +107,8 @@ def test_there_are_example_policy_test_files() -> None:
 def _config_texts() -> list[tuple[str, str]]:
     """The docs' blocks that are configuration files: a mapping of the configuration's
     keys (not a pre-commit or GitHub configuration that mentions policies)."""
-    keys = {"fail-on", "cel-backend", "policy-paths", "policies"}
+    keys = {"fail-on", "cel-backend", "policy-paths", "policies", "exceptions"}
+    keys |= {"max-exception-days", "exception-warn-days"}
     return [
         (w, t)
         for w, t in _doc_blocks()

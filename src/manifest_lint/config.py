@@ -6,6 +6,9 @@
     policies:
       max-layers: {params: {max: 20}, severity: warning}
       pinned-digest: {enabled: false}
+    exceptions: [...]                # docs/exceptions.md
+    max-exception-days: 180
+    exception-warn-days: 14
 
 Unknown keys are errors naming the file and line. Command-line flags override
 the file. The file is ``--config FILE``, else ``$MANIFEST_LINT_CONFIG``, else the
@@ -21,12 +24,24 @@ from pathlib import Path
 from typing import Any
 
 from manifest_lint.errors import ConfigError
-from manifest_lint.results import Severity
+from manifest_lint.exception_files import parse_exceptions
+from manifest_lint.results import Severity, Waiver
 from manifest_lint.yamlfile import LocatedDict, load_all, plain, read_text
 from manifest_lint.yamlfile.schema import check as check_schema
 
 DEFAULT_NAME = ".manifest-lint.yaml"
-_TOP_KEYS = ("fail-on", "cel-backend", "policy-paths", "policies")
+_TOP_KEYS = (
+    "fail-on",
+    "cel-backend",
+    "policy-paths",
+    "policies",
+    "exceptions",
+    "max-exception-days",
+    "exception-warn-days",
+)
+#: ``max-exception-days`` and ``exception-warn-days`` when not configured.
+MAX_EXCEPTION_DAYS = 180
+EXCEPTION_WARN_DAYS = 14
 _POLICY_KEYS = ("enabled", "severity", "params")
 
 
@@ -50,6 +65,18 @@ class Config:
     cel_backend: str = ""
     policy_paths: tuple[Path, ...] = ()
     policies: dict[str, PolicySettings] = field(default_factory=dict)
+    exceptions: tuple[Waiver, ...] = ()
+    max_exception_days: int = MAX_EXCEPTION_DAYS
+    exception_warn_days: int = EXCEPTION_WARN_DAYS
+
+
+def _days(top: LocatedDict, key: str, default: int, path: str) -> int:
+    value = top.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(
+            f"{key} must be a whole number of days", path=path, line=top.key_line(key)
+        )
+    return value
 
 
 def _check_keys(obj: LocatedDict, allowed: tuple[str, ...], what: str, path: str) -> None:
@@ -137,6 +164,9 @@ def parse_config(text: str, path: str) -> Config:
             {key: params.key_line(key) for key in params} if isinstance(params, LocatedDict) else {}
         )
         settings[name] = PolicySettings(enabled, severity, plain(params), line, param_lines)
+    exceptions = parse_exceptions(top.get("exceptions"), path, top.key_line("exceptions"))
+    max_days = _days(top, "max-exception-days", MAX_EXCEPTION_DAYS, path)
+    warn_days = _days(top, "exception-warn-days", EXCEPTION_WARN_DAYS, path)
     # What the checks above let through must also fit the schema editors use.
     check_schema(top, "config.schema.json", path=path, error=ConfigError)
     return Config(
@@ -145,6 +175,9 @@ def parse_config(text: str, path: str) -> Config:
         cel_backend=backend,
         policy_paths=tuple(base / p for p in paths),
         policies=settings,
+        exceptions=exceptions,
+        max_exception_days=max_days,
+        exception_warn_days=warn_days,
     )
 
 

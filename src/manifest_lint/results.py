@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from typing import Any
 
 
@@ -30,6 +31,8 @@ class Outcome(enum.Enum):
     FAIL = "fail"
     ERROR = "error"
     SKIP = "skip"
+    #: A failure an exception covers (docs/exceptions.md): reported, never failing the run.
+    WAIVED = "waived"
 
     def __str__(self) -> str:
         return self.value
@@ -39,6 +42,37 @@ class Outcome(enum.Enum):
 FETCH = "fetch"
 #: The pseudo-policy of a reference that does not parse (a usage error: exit code 2).
 REFERENCE = "reference"
+#: The pseudo-policy of an exception that expired (an error) or expires soon (a warning).
+EXCEPTION = "exception"
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """An exception (docs/exceptions.md): a policy's failures on some images waived until
+    ``expires``. ``expires`` is in UTC; a bare date (``2027-01-31``) means the end of that
+    day, UTC (23:59:59.999999), so it is waived through the whole day it names."""
+
+    policy: str
+    expires: datetime
+    reason: str
+    #: ``""``: every platform; ``linux/arm64`` narrows (``max-layers[linux/arm64]``).
+    platform: str = ""
+    #: Globs on the normalised reference, or digests (``sha256:...``).
+    images: tuple[str, ...] = ()
+    owner: str = ""
+    #: Where it was written: ``FILE:LINE``.
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.policy}[{self.platform}]" if self.platform else self.policy
+
+    @property
+    def expires_text(self) -> str:
+        """The date as written for a bare date, else the UTC time (``...T12:00:00Z``)."""
+        if self.expires.time() == time.max:
+            return self.expires.date().isoformat()
+        return self.expires.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -52,6 +86,8 @@ class Finding:
     platform: str = ""
     #: Per failed validation: its message (a policy can have several validations).
     details: tuple[str, ...] = ()
+    #: The exception that waived this failure (``outcome`` is then ``WAIVED``).
+    waiver: Waiver | None = None
 
     @property
     def name(self) -> str:
@@ -95,6 +131,7 @@ class ReferenceResult:
 
         * ``error``: a result could not be evaluated (or the reference does not parse);
         * ``fail``: a violation at or above ``fail_on``;
+        * ``waived``: an exception waived a failure, and nothing fails;
         * ``pass``: a policy passed, or failed only below ``fail_on`` (a warning does
           not fail the run, so it does not fail the reference: see :meth:`below`);
         * ``skip``: every result was skipped, or there was none: nothing was checked.
@@ -105,6 +142,8 @@ class ReferenceResult:
             return Outcome.ERROR
         if any(f.outcome is Outcome.FAIL and f.severity >= fail_on for f in self.findings):
             return Outcome.FAIL
+        if any(f.outcome is Outcome.WAIVED for f in self.findings):
+            return Outcome.WAIVED
         if any(f.outcome is not Outcome.SKIP for f in self.findings):
             return Outcome.PASS
         return Outcome.SKIP
@@ -157,6 +196,8 @@ class Summary:
     cache: dict[str, int] = field(default_factory=dict)
     #: CPU seconds spent evaluating CEL, summed over threads.
     evaluation_seconds: float = 0.0
+    #: Exceptions that waived nothing, in a run that evaluated their policy.
+    unused_exceptions: list[Waiver] = field(default_factory=list)
 
     def add(self, result: ReferenceResult, fail_on: Severity) -> None:
         self.references += 1
@@ -181,10 +222,14 @@ class Summary:
         o, c = self.outcomes, self.counts
         n = self.references
         results = sum(c.values())
+        # Waived results are named only when there are some (the line is unchanged without).
+        waived = f", {c[Outcome.WAIVED]} waived" if c[Outcome.WAIVED] else ""
+        waived_refs = f", {o[Outcome.WAIVED]} waived" if o[Outcome.WAIVED] else ""
         return (
             f"{results} result{'s' if results != 1 else ''}: {c[Outcome.PASS]} passed, "
             f"{self.blocking_failures} failed, {self.warnings} below --fail-on, "
-            f"{c[Outcome.ERROR]} errors, {c[Outcome.SKIP]} skipped",
+            f"{c[Outcome.ERROR]} errors, {c[Outcome.SKIP]} skipped{waived}",
             f"{n} reference{'s' if n != 1 else ''}: {o[Outcome.PASS]} passed, "
-            f"{o[Outcome.FAIL]} failed, {o[Outcome.ERROR]} errors, {o[Outcome.SKIP]} skipped",
+            f"{o[Outcome.FAIL]} failed, {o[Outcome.ERROR]} errors, {o[Outcome.SKIP]} skipped"
+            f"{waived_refs}",
         )

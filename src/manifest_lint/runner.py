@@ -24,6 +24,7 @@ from manifest_lint.policy.compile import CompiledPolicy
 from manifest_lint.policy.document import build_document, offline_document
 from manifest_lint.policy.evaluate import evaluate
 from manifest_lint.policy.needs import needs_registry
+from manifest_lint.policy.waivers import apply_waivers
 from manifest_lint.reporters import Reporter
 from manifest_lint.sources.registry.registries import Registries
 
@@ -42,6 +43,7 @@ from manifest_lint.results import (
     ReferenceResult,
     Severity,
     Summary,
+    Waiver,
 )
 
 #: How far ahead of the reference being reported a worker may start one, in
@@ -76,6 +78,11 @@ class Plan:
     #: Whether image configs are fetched (only when some policy may read them).
     configs: bool = True
     timer: Timer = field(default_factory=lambda: Timer())
+    #: Exceptions (docs/exceptions.md), in the order given, and how many days before it
+    #: expires an applied one adds a warning.
+    waivers: tuple[Waiver, ...] = ()
+    warn_days: int = 14
+    uses: Uses = field(default_factory=lambda: Uses())
 
     @functools.cached_property
     def offline_policies(self) -> tuple[list[CompiledPolicy], list[Finding]]:
@@ -108,6 +115,43 @@ class Timer:
             self.seconds += seconds
 
 
+class Uses:
+    """Which exceptions matched a failure, and which policies were evaluated (not only
+    skipped), over the whole run: references are checked concurrently."""
+
+    def __init__(self) -> None:
+        self.used: set[Waiver] = set()
+        self.evaluated: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, used: Iterable[Waiver], findings: Iterable[Finding]) -> None:
+        evaluated = {f.policy for f in findings if f.outcome is not Outcome.SKIP}
+        with self._lock:
+            self.used.update(used)
+            self.evaluated.update(evaluated)
+
+    def unused(self, waivers: Iterable[Waiver]) -> list[Waiver]:
+        """The exceptions that matched nothing, of policies the run evaluated."""
+        with self._lock:
+            return [w for w in waivers if w not in self.used and w.policy in self.evaluated]
+
+
+def _waive(
+    plan: Plan, findings: Iterable[Finding], normalized: str, digest: str
+) -> tuple[Finding, ...]:
+    """``findings`` with the plan's exceptions applied (and their use recorded)."""
+    waived, used = apply_waivers(
+        findings,
+        plan.waivers,
+        normalized=normalized,
+        digest=digest,
+        now=plan.now,
+        warn_days=plan.warn_days,
+    )
+    plan.uses.add(used, waived)
+    return waived
+
+
 def _error(
     target: Target, policy: str, message: str, normalized: str = "", registry: str = ""
 ) -> ReferenceResult:
@@ -132,7 +176,7 @@ def _offline(target: Target, reference: Reference, plan: Plan) -> ReferenceResul
         target.reference,
         normalized=str(reference),
         registry=reference.registry,
-        findings=(*found, *skipped),
+        findings=_waive(plan, (*found, *skipped), str(reference), reference.digest),
         location=target.location,
     )
 
@@ -211,7 +255,7 @@ def _finish(
         normalized=str(reference),
         registry=reference.registry,
         digest=image.digest,
-        findings=tuple(findings),
+        findings=_waive(plan, findings, str(reference), image.digest),
         location=target.location,
         # One per platform manifest (two Windows builds of windows/amd64 are two).
         platforms=tuple(sorted(m["platform"]["name"] for m in document["image"]["manifests"])),
@@ -321,6 +365,7 @@ def run(
     if registries.cache is not None:
         summary.cache = {"hits": registries.cache.hits, "misses": registries.cache.misses}
     summary.evaluation_seconds = plan.timer.seconds
+    summary.unused_exceptions = plan.uses.unused(plan.waivers)
     for reporter in reporters:
         reporter.finish(summary)
     return summary

@@ -24,10 +24,11 @@ from manifest_lint.cli.targets import (
 from manifest_lint.config import ENV_VAR as CONFIG_ENV_VAR
 from manifest_lint.config import Config, load_config
 from manifest_lint.errors import UsageError
+from manifest_lint.exception_files import check_exceptions, load_exceptions
 from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
 from manifest_lint.policy.compile import compile_policies
 from manifest_lint.policy.needs import needs_configs
-from manifest_lint.policy.selection import select_policies
+from manifest_lint.policy.selection import resolve_policies
 from manifest_lint.reporters import RunInfo
 from manifest_lint.results import Severity, Summary
 from manifest_lint.runner import Plan, run
@@ -52,13 +53,22 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
     pm.hook.manifest_lint_configure(options=args)
 
     # Everything that can be wrong with the command is found before any network.
-    policies = select_policies(
+    resolved = resolve_policies(
         host.policies(),
         config,
         [Path(p) for p in args.policy],
         [name for value in args.select for name in value.split(",") if name.strip()],
         param_overrides(args.param),
     )
+    policies = [r.effective for r in resolved if r.enabled]
+    if not policies:
+        raise UsageError("no policy is enabled")
+    now = args.now or datetime.now(UTC)
+    waivers = config.exceptions + tuple(
+        w for f in args.exceptions for w in load_exceptions(Path(f))
+    )
+    known = {r.declared.name for r in resolved}
+    check_exceptions(waivers, known, now, config.max_exception_days)
     backend_name, backend = _backend(host, args.cel_backend, config)
     if args.show_config:
         from manifest_lint.cli.show_config import write_config
@@ -85,11 +95,13 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
     plan = Plan(
         compiled,
         sources,
-        args.now or datetime.now(UTC),
+        now,
         fail_on,
         args.concurrency,
         offline=args.offline,
         configs=needs_configs(policies),
+        waivers=waivers,
+        warn_days=config.exception_warn_days,
     )
 
     files = open_outputs([path for _name, path in outputs])
@@ -107,7 +119,10 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
     finally:
         for file in files:
             file.close(keep=ok)
-    return _exit_code(summary)
+    code = _exit_code(summary)
+    if code is ExitCode.OK and args.fail_on_unused_exceptions and summary.unused_exceptions:
+        return ExitCode.POLICY_FAILED
+    return code
 
 
 def _backend(host: PluginHost, asked: str | None, config: Config) -> tuple[str, CelBackend]:

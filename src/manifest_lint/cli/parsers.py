@@ -258,6 +258,18 @@ def build_lint_parser(
         help="lowest severity of a violation that fails the run (default: error)",
     )
     policies.add_argument(
+        "--exceptions",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also apply the exceptions of FILE (repeatable; docs/exceptions.md)",
+    )
+    policies.add_argument(
+        "--fail-on-unused-exceptions",
+        action="store_true",
+        help="exit 1 when an exception matched nothing",
+    )
+    policies.add_argument(
         "--cel-backend",
         metavar="NAME",
         help="CEL implementation: cel-expr-python (default) or celpy",

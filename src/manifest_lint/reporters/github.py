@@ -65,6 +65,8 @@ class GithubReporter:
     def command(self, finding: Finding) -> str:
         if finding.outcome is Outcome.ERROR:
             return "error"
+        if finding.outcome is Outcome.WAIVED:
+            return "notice"
         if finding.severity >= self.run.fail_on:
             return "error"
         return "warning" if finding.severity is Severity.WARNING else "notice"
@@ -72,11 +74,13 @@ class GithubReporter:
     def add(self, result: ReferenceResult) -> None:
         self.rows.append(result)
         for finding in result.findings:
-            if finding.outcome not in (Outcome.FAIL, Outcome.ERROR):
+            if finding.outcome not in (Outcome.FAIL, Outcome.ERROR, Outcome.WAIVED):
                 continue
             title = f"manifest-lint: {finding.name}"
             if finding.outcome is Outcome.ERROR:
                 title += " (not evaluated)"
+            if finding.waiver is not None:
+                title += f" (waived until {finding.waiver.expires_text})"
             props = [f"title={escape_property(title)}"]
             if result.location is not None:
                 loc = result.location
@@ -86,6 +90,8 @@ class GithubReporter:
                     if loc.column:
                         props.insert(2, f"col={loc.column}")
             message = f"{result.reference}: {finding.message or finding.outcome}"
+            if finding.waiver is not None:
+                message += f" (waived: {finding.waiver.reason})"
             # Everything here comes from a user or a registry: escaped for people.
             self.stream.write(
                 f"::{self.command(finding)} {','.join(props)}::{escape_data(message)}\n"
@@ -107,6 +113,7 @@ _ICONS = {
     Outcome.FAIL: "❌ fail",
     Outcome.ERROR: "⚠️ error",
     Outcome.SKIP: "⏭️ skip",
+    Outcome.WAIVED: "☑️ waived",
 }
 
 

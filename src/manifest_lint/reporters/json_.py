@@ -11,13 +11,25 @@ from typing import Any, TextIO
 
 from manifest_lint.reporters import RunInfo
 from manifest_lint.reporters.escape import json_text
-from manifest_lint.results import Finding, ReferenceResult, Severity, Summary
+from manifest_lint.results import Finding, ReferenceResult, Severity, Summary, Waiver
 
 SCHEMA_VERSION = 1
 
 
-def finding_json(finding: Finding) -> dict[str, Any]:
+def waiver_json(waiver: Waiver) -> dict[str, Any]:
+    """An exception (docs/exceptions.md): ``policy`` as written (``max-layers[linux/arm64]``)."""
     return {
+        "policy": waiver.name,
+        "images": list(waiver.images),
+        "reason": waiver.reason,
+        "expires": waiver.expires_text,
+        "owner": waiver.owner,
+        "source": waiver.source,
+    }
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    found: dict[str, Any] = {
         "policy": finding.policy,
         "platform": finding.platform,
         "name": finding.name,
@@ -26,6 +38,9 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "details": list(finding.details),
     }
+    if finding.waiver is not None:  # only a waived finding has the key
+        found["exception"] = waiver_json(finding.waiver)
+    return found
 
 
 def result_json(result: ReferenceResult, fail_on: Severity) -> dict[str, Any]:
@@ -99,6 +114,8 @@ class JsonReporter:
             "evaluationSeconds": round(summary.evaluation_seconds, 6),
         }
         body = json_text(json.dumps(tail, indent=2, ensure_ascii=False)).replace("\n", "\n  ")
+        unused = [waiver_json(w) for w in summary.unused_exceptions]
+        listed = json_text(json.dumps(unused, indent=2, ensure_ascii=False)).replace("\n", "\n  ")
         close = "\n  ]" if not self.first else "]"
-        self.stream.write(f'{close},\n  "summary": {body}\n}}\n')
+        self.stream.write(f'{close},\n  "summary": {body},\n  "unusedExceptions": {listed}\n}}\n')
         self.stream.flush()

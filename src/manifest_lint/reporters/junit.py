@@ -80,6 +80,12 @@ class JunitReporter:
                 case.add_error_info(message=message, error_type="could-not-evaluate")
             elif finding.outcome is Outcome.SKIP:
                 case.add_skipped_info(message=message)
+            elif finding.waiver is not None:  # waived
+                waiver = finding.waiver
+                case.add_skipped_info(
+                    message=xml_safe(f"waived: {waiver.reason} (expires {waiver.expires_text})"),
+                    output=message,
+                )
             cases.append(case)
         properties = {
             "outcome": str(result.outcome(self.run.fail_on)),

@@ -1,9 +1,11 @@
 """SARIF 2.1.0 (``--sarif FILE``), valid against the OASIS schema.
 
 One run; one rule per policy (``reference`` and ``fetch`` are rules too, for
-references that do not parse or cannot be read); one result per finding, passes
+references that do not parse or cannot be read, and ``exception`` in a run with an
+expired or soon-expiring exception); one result per finding, passes
 (``kind: pass``) and skips (``kind: notApplicable``) included, so every
-reference has a result. A reference read from a file has a physical location
+reference has a result. A waived result carries ``suppressions`` (kind ``external``,
+the exception's reason as its justification). A reference read from a file has a physical location
 (file, line, column); any other has a logical location naming it.
 ``partialFingerprints`` hash the rule, the normalised reference and the
 platform, so they are stable across runs.
@@ -18,6 +20,7 @@ from typing import Any, TextIO
 from manifest_lint.reporters import RunInfo
 from manifest_lint.reporters.escape import json_text
 from manifest_lint.results import (
+    EXCEPTION,
     FETCH,
     REFERENCE,
     Finding,
@@ -46,6 +49,14 @@ _PSEUDO = (
         Severity.ERROR,
         help_uri=f"{DOCS}/document.md#what-is-verified-before-a-document-exists",
     ),
+)
+
+#: The rule of expired and soon-expiring exceptions: added when a run has such a result.
+_EXCEPTION_RULE = PolicyInfo(
+    EXCEPTION,
+    "An exception that waives a failure has not expired.",
+    Severity.ERROR,
+    help_uri=f"{DOCS}/exceptions.md",
 )
 
 
@@ -88,7 +99,7 @@ class SarifReporter:
     def _level(self, finding: Finding) -> str:
         if finding.outcome is Outcome.ERROR:
             return "error"
-        if finding.outcome is Outcome.FAIL:
+        if finding.outcome in (Outcome.FAIL, Outcome.WAIVED):
             return _LEVELS[finding.severity]
         return "none"
 
@@ -116,6 +127,9 @@ class SarifReporter:
         for finding in result.findings:
             if finding.outcome is Outcome.ERROR:
                 self.failed_to_evaluate = True
+            if finding.policy == EXCEPTION and EXCEPTION not in self.index:
+                self.index[EXCEPTION] = len(self.rules)
+                self.rules.append(_EXCEPTION_RULE)
             kind = {Outcome.PASS: "pass", Outcome.SKIP: "notApplicable"}.get(
                 finding.outcome, "fail"
             )
@@ -138,6 +152,12 @@ class SarifReporter:
                     "referenceOutcome": outcome,
                 },
             }
+            if finding.waiver is not None:
+                # Reported, and suppressed by an exception given outside the image.
+                entry["suppressions"] = [
+                    {"kind": "external", "justification": finding.waiver.reason}
+                ]
+                entry["properties"]["exception"] = finding.waiver.source
             self.results.append(entry)
 
     def finish(self, summary: Summary) -> None:

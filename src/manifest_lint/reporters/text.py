@@ -10,11 +10,20 @@ from manifest_lint.reporters import RunInfo
 from manifest_lint.reporters.escape import escape
 from manifest_lint.results import REFERENCE, Finding, Outcome, ReferenceResult, Severity, Summary
 
-_COLOURS = {"PASS": "32", "FAIL": "31;1", "ERROR": "31;1", "WARN": "33", "INFO": "36", "SKIP": "2"}
+_COLOURS = {
+    "PASS": "32",
+    "FAIL": "31;1",
+    "ERROR": "31;1",
+    "WARN": "33",
+    "INFO": "36",
+    "SKIP": "2",
+    "WAIVED": "36",
+}
 
 
 def label(finding: Finding, fail_on: Severity) -> str:
-    """PASS, FAIL, ERROR, SKIP; a failure below ``--fail-on`` shows its severity (WARN, INFO)."""
+    """PASS, FAIL, ERROR, SKIP, WAIVED; a failure below ``--fail-on`` shows its severity
+    (WARN, INFO)."""
     if finding.outcome is Outcome.FAIL and finding.severity < fail_on:
         return "WARN" if finding.severity is Severity.WARNING else "INFO"
     return finding.outcome.name
@@ -73,6 +82,9 @@ class TextReporter:
             line = f"  {self._paint(f'{key:<5}', key)} {escape(finding.name)}"
             if finding.message and finding.outcome is not Outcome.PASS:
                 line += f": {escape(finding.message, newlines=True)}"
+            if finding.waiver is not None:
+                waiver = finding.waiver
+                line += f"; waived: {escape(waiver.reason)} (expires {waiver.expires_text})"
             w(line.replace("\n", "\n        ") + "\n")
         self.stream.flush()
 
@@ -84,6 +96,10 @@ class TextReporter:
             more = f"; and {count - _SHOWN} more (all without -q)" if count > _SHOWN else ""
             self.stream.write(escape(f"{count} skipped, not checked: {shown}{more}") + "\n")
         self.stream.write("\n".join(summary.lines()) + "\n")
+        for waiver in summary.unused_exceptions:
+            self.stream.write(
+                escape(f"unused exception: {waiver.name} ({waiver.source}) matched nothing") + "\n"
+            )
         for host, stats in summary.registries.items():
             methods = ", ".join(f"{n} {m}" for m, n in stats["requests"].items()) or "none"
             line = f"{host}: {methods}; {stats['manifestGets']} counted pulls (manifest GETs)"
