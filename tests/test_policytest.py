@@ -305,3 +305,96 @@ def test_a_registry_case_is_marked_online(
     code, out, err = _run(capsys, "--no-cache")
     assert (code, err) == (0, ""), out
     assert "PASS  pushed (online)\n" in out
+
+
+EXCEPTIONS = """\
+policies: [max-layers]
+params:
+  max-layers: {max: 2}
+now: "2026-06-01T00:00:00Z"
+exceptions:
+  - policy: max-layers[linux/arm64]
+    images: ["oci:fixtures/release:*"]
+    reason: arm64 base image, OPS-1
+    expires: EXPIRES
+cases:
+  - name: release
+    image: oci:fixtures/release:1.0
+    expect:
+      max-layers[linux/amd64]: pass
+      max-layers[linux/arm64]: ARM64
+"""
+
+
+@pytest.mark.parametrize(
+    ("expires", "arm64", "exception", "message"),
+    [
+        ("2026-09-30", "waived", None, None),
+        ("2026-05-31", "fail", "fail", "^exception expired on 2026-05-31: arm64 base image, OPS-1"),
+        ("2026-06-10", "waived", "fail", r"^exception expires on 2026-06-10 \(in 10 days\)"),
+    ],
+    ids=["valid", "expired", "expiring"],
+)
+def test_spec_exceptions_waive_and_expire_against_spec_now(
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    expires: str,
+    arm64: str,
+    exception: str | None,
+    message: str | None,
+) -> None:
+    spec = EXCEPTIONS.replace("EXPIRES", expires).replace("ARM64", arm64)
+    if exception is not None:
+        spec += f"      exception[linux/arm64]: {exception}\n"
+        spec += f"    messages:\n      exception[linux/arm64]: '{message}'\n"
+    _write(repo, spec)
+    code, out, err = _run(capsys)
+    assert (code, err) == (0, ""), out
+    # Expecting the plain outcome instead is a failing case: the exception did apply.
+    other = "fail" if arm64 == "waived" else "waived"
+    _write(
+        repo, spec.replace(f"max-layers[linux/arm64]: {arm64}", f"max-layers[linux/arm64]: {other}")
+    )
+    code, out, _err = _run(capsys)
+    assert code == 1
+    assert f"max-layers[linux/arm64]: expected {other}, got {arm64}" in out
+
+
+def test_spec_exceptions_match_a_document_s_reference(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", "--format", "json", "oci:fixtures/release:1.0"]) == 0
+    (repo / "release.json").write_text(capsys.readouterr().out, encoding="utf-8")
+    spec = EXCEPTIONS.replace("EXPIRES", "2026-09-30").replace("ARM64", "waived")
+    spec = spec.replace("image: oci:fixtures/release:1.0", "document: release.json")
+    _write(repo, spec)
+    code, out, err = _run(capsys)
+    assert (code, err) == (0, ""), out
+    _write(repo, spec.replace('"oci:fixtures/release:*"', '"oci:fixtures/other:*"'))
+    code, out, _err = _run(capsys)
+    assert code == 1
+    assert "max-layers[linux/arm64]: expected waived, got fail" in out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "says"),
+    [
+        ("policy: max-layers[linux/arm64]", "policy: max-layer", 11, "'max-layer' is not a policy"),
+        ("    reason: arm64 base image, OPS-1\n", "", 11, "'reason' is a required property"),
+        ("expires: 2026-09-30", "expires: 2026-13-30", 14, "month must be in 1..12"),
+        ("max-layers[linux/arm64]: waived", "exception: waived", 15, "'exception' is not"),
+    ],
+    ids=["policy", "reason", "date", "exception-result-without-exceptions"],
+)
+def test_a_mistake_in_spec_exceptions_exits_2_naming_file_and_line(
+    repo: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, line: int, says: str
+) -> None:
+    spec = EXCEPTIONS.replace("EXPIRES", "2026-09-30").replace("ARM64", "waived")
+    if old.startswith("max-layers[linux/arm64]: waived"):
+        spec = spec[: spec.index("exceptions:")] + spec[spec.index("cases:") :]
+    assert old in spec
+    _write(repo, spec.replace(old, new))
+    code, _out, err = _run(capsys)
+    assert code == 2
+    assert err.startswith(f"manifest-lint: error: rules.policytest.yaml:{line}: "), err
+    assert says in err

@@ -101,7 +101,7 @@ def test_every_example_policy_test_file_fits_its_schema(where: str, text: str) -
 def test_there_are_example_policy_test_files() -> None:
     found = [w for w, _ in _policytest_texts()]
     assert any(w.startswith("examples/") for w in found)
-    assert len([w for w in found if w.startswith("testing.md")]) == 3
+    assert len([w for w in found if w.startswith("testing.md")]) == 4
 
 
 def _config_texts() -> list[tuple[str, str]]:

@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from manifest_lint.errors import InvalidReferenceError, PolicyTestError
+from manifest_lint.errors import ConfigError, InvalidReferenceError, PolicyTestError
+from manifest_lint.exception_files import parse_exceptions
 from manifest_lint.image.reference import LAYOUT_TRANSPORTS, parse_reference
+from manifest_lint.results import Waiver
 from manifest_lint.yamlfile import LocatedDict, LocatedList, load_all, plain, read_text
 from manifest_lint.yamlfile.schema import check
 
@@ -65,6 +67,8 @@ class PolicyTestFile:
     now: datetime
     strict: bool
     cases: tuple[Case, ...]
+    #: ``spec.exceptions``: applied to every case, their expiry judged against ``now``.
+    waivers: tuple[Waiver, ...] = ()
 
 
 def collect(paths: Sequence[Path]) -> list[Path]:
@@ -108,6 +112,10 @@ def read_test_file(path: Path, transports: Iterable[str] = ()) -> PolicyTestFile
     now = DEFAULT_NOW
     if "now" in spec:
         now = _time(spec["now"], shown, spec.key_line("now"))
+    try:
+        waivers = parse_exceptions(spec.get("exceptions"), shown, spec.key_line("exceptions"))
+    except ConfigError as exc:  # already names the file and line
+        raise PolicyTestError(exc.message) from None
     cases: list[Case] = []
     seen: dict[str, int] = {}
     for raw in spec["cases"]:
@@ -128,6 +136,7 @@ def read_test_file(path: Path, transports: Iterable[str] = ()) -> PolicyTestFile
         now,
         bool(spec.get("strict", False)),
         tuple(cases),
+        waivers,
     )
 
 

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manifest_lint.errors import PolicyTestError
+from manifest_lint.image.reference import parse_reference
 from manifest_lint.policy.compile import compile_policies
 from manifest_lint.policy.evaluate import evaluate
 from manifest_lint.policy.files import Policy, load_policies
 from manifest_lint.policy.needs import needs_configs
 from manifest_lint.policy.params import Given, apply_params
+from manifest_lint.policy.waivers import apply_waivers
 from manifest_lint.policytest.files import Case, PolicyTestFile
 from manifest_lint.policytest.verdict import Verdict, check_names, judge
 from manifest_lint.results import FETCH, REFERENCE, Finding
@@ -100,10 +102,18 @@ def run_file(test: PolicyTestFile, engine: Engine) -> FileResult:
     """Every case of ``test``; a malformed part raises :class:`PolicyTestError`."""
     policies = select(test, engine.registered)
     names = tuple(p.name for p in policies)
+    _check_waivers(test, names)
     for case in test.cases:
         check_names(test, case, names)
     compiled = compile_policies(policies, engine.backend, engine.functions)
-    plan = Plan(compiled, engine.sources, test.now, concurrency=1, configs=needs_configs(policies))
+    plan = Plan(
+        compiled,
+        engine.sources,
+        test.now,
+        concurrency=1,
+        configs=needs_configs(policies),
+        # (spec.exceptions are applied by _findings, to the reference as written.)
+    )
     verdicts = []
     for case in test.cases:
         findings, problem = _findings(test, case, plan, engine.registries)
@@ -111,18 +121,49 @@ def run_file(test: PolicyTestFile, engine: Engine) -> FileResult:
     return FileResult(test, names, tuple(verdicts))
 
 
+def _check_waivers(test: PolicyTestFile, policies: Sequence[str]) -> None:
+    """Each of ``spec.exceptions`` names a policy of ``spec.policies`` (the
+    configuration's limit on an exception's life, ``max-exception-days``, is not a
+    test file's concern: a case may well test a long or an expired exception)."""
+    for waiver in test.waivers:
+        if waiver.policy not in policies:
+            _path, _, line = waiver.source.rpartition(":")
+            raise PolicyTestError(
+                f"spec.exceptions: {waiver.policy!r} is not a policy of spec.policies "
+                f"(policies: {', '.join(policies)})",
+                path=str(test.path),
+                line=int(line) if line.isdigit() else 0,
+            )
+
+
 def _findings(
     test: PolicyTestFile, case: Case, plan: Plan, registries: Registries
 ) -> tuple[list[Finding], str]:
-    """The case's results, or why its fixture could not be read."""
+    """The case's results with ``spec.exceptions`` applied, or why its fixture could
+    not be read. An exception's image globs match the case's ``image`` as written (a
+    layout's path relative to the test file, wherever the tests run from) or a
+    document's ``ref.normalized``."""
     if case.document is not None:
         document = _document(test, case, case.document)
-        return evaluate(plan.policies, document, plan.now), ""
-    result = check(Target(case.image), plan, registries, None)
-    unread = [f for f in result.findings if f.policy in (FETCH, REFERENCE)]
-    if unread:
-        return [], f"cannot read {case.written}: {unread[0].message}"
-    return list(result.findings), ""
+        found = evaluate(plan.policies, document, plan.now)
+        normalized = str(document["ref"].get("normalized", ""))
+        digest = str(document["image"].get("digest", ""))
+    else:
+        result = check(Target(case.image), plan, registries, None)
+        unread = [f for f in result.findings if f.policy in (FETCH, REFERENCE)]
+        if unread:
+            return [], f"cannot read {case.written}: {unread[0].message}"
+        normalized = str(parse_reference(case.written, plan.sources))
+        found, digest = list(result.findings), result.digest
+    findings, _used = apply_waivers(
+        found,
+        test.waivers,
+        normalized=normalized,
+        digest=digest,
+        now=plan.now,
+        warn_days=plan.warn_days,
+    )
+    return list(findings), ""
 
 
 def _document(test: PolicyTestFile, case: Case, path: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from manifest_lint.errors import PolicyTestError
 from manifest_lint.policytest.files import Case, PolicyTestFile
-from manifest_lint.results import Finding
+from manifest_lint.results import EXCEPTION, Finding
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,10 @@ def policy_of(result_name: str) -> str:
 
 
 def check_names(test: PolicyTestFile, case: Case, policies: Sequence[str]) -> None:
-    """Every key of the case names a policy of ``spec.policies``."""
+    """Every key of the case names a policy of ``spec.policies`` (or ``exception``,
+    the result of an expired or soon-expiring exception, when the file has some)."""
+    if test.waivers:
+        policies = [*policies, EXCEPTION]
     keys = [(name, line) for name, _word, line in case.expect]
     keys += [(name, line) for name, _pattern, line in case.messages]
     for name, line in keys:
