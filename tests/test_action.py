@@ -43,6 +43,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -701,6 +702,39 @@ def test_an_offline_run_on_files_in_process(
     assert "::error file=deploy/web.yaml,line=7," in out
 
 
+def test_exceptions_files_waive_in_an_action_run(
+    github: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("deploy").mkdir()
+    Path("deploy/web.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"
+        "    - name: web\n      image: registry.example.com/team/web:latest\n",
+        encoding="utf-8",
+    )
+    expires = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    Path("legacy.yaml").write_text(
+        "exceptions:\n"
+        + "".join(
+            f"  - policy: {policy}\n"
+            "    images: [registry.example.com/team/*]\n"
+            "    reason: web moves to pinned tags in OPS-9\n"
+            f"    expires: {expires}\n"
+            for policy in ("no-latest", "pinned-digest")
+        ),
+        encoding="utf-8",
+    )
+    env = github | {"ML_FILES": "deploy/web.yaml", "ML_OFFLINE": "true", "ML_FAIL_ON": "warning"}
+    assert action.main(env) == 1, capsys.readouterr().out
+    assert outputs_of(github)["outcome"] == "fail"
+    code = action.main(env | {"ML_EXCEPTIONS": "legacy.yaml\n"})
+    out = capsys.readouterr().out
+    assert code == 0, out
+    report = json.loads(Path(outputs_of(github)["json"]).read_text(encoding="utf-8"))
+    waived = {f["policy"]: f for f in report["results"][0]["findings"] if f["outcome"] == "waived"}
+    assert sorted(waived) == ["no-latest", "pinned-digest"]
+    assert waived["pinned-digest"]["exception"]["source"] == "legacy.yaml:6"
+
+
 def test_inline_references_with_files_have_no_location_in_any_report(
     github: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -773,6 +807,7 @@ def test_build_argv_keeps_every_value_out_of_option_parsing() -> None:
     inputs = action.Inputs(
         references=("a/b:1",),
         policies=("-odd.yaml", "policies/"),
+        exceptions=("-x.yaml",),
         config="-c.yaml",
         fail_on="info",
         offline=True,
@@ -781,6 +816,7 @@ def test_build_argv_keeps_every_value_out_of_option_parsing() -> None:
     assert action.build_argv(inputs, [], reports) == [
         "--policy=-odd.yaml",
         "--policy=policies/",
+        "--exceptions=-x.yaml",
         "--config=-c.yaml",
         "--fail-on=info",
         "--offline",

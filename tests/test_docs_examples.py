@@ -5,8 +5,9 @@ the output it shows (none is fine: then only the exit code and the absence of a
 traceback are checked). The commands of one document run in order, through bash,
 in one scratch directory holding a copy of ``examples/``, the files of
 ``tests/fixtures/docs/`` (the user's ``Dockerfile``, ``compose.yaml`` and
-``k8s/`` that the tour scans), and every YAML block of the document whose first
-line is a comment naming a path (``# policies/no-root.yaml``).
+``k8s/`` that the tour scans), and every YAML (or Dockerfile) block of the document
+whose first line is a comment naming a path (``# policies/no-root.yaml``,
+``# legacy/Dockerfile``).
 
 Registry references in the examples (``ghcr.io/org/app:1.2``, ...) are served by
 the test registry: the example layout is pushed there, the host is swapped in the
@@ -40,6 +41,13 @@ REGISTRY_REFERENCES = {
 }
 
 _FENCE = re.compile(r"^```(\S*)(.*)$")
+# A block of these languages whose first line is this comment is a file to write.
+_YAML_FILE = re.compile(r"# [\w./-]+\.ya?ml")
+_NAMED_FILE = {
+    "yaml": _YAML_FILE,
+    "yml": _YAML_FILE,
+    "dockerfile": re.compile(r"# [\w./-]*Dockerfile"),
+}
 _DIGEST = re.compile(r"\b(sha256|sha512):[0-9a-f]+…?")
 _DURATION = re.compile(r"\b\d+(\.\d+)? ?(ms|s)\b")
 
@@ -75,7 +83,8 @@ def parse(path: Path) -> Document:
             index += 1
         body = lines[start:index]
         index += 1
-        if language in ("yaml", "yml") and body and re.fullmatch(r"# [\w./-]+\.ya?ml", body[0]):
+        named = _NAMED_FILE.get(language)
+        if named is not None and body and named.fullmatch(body[0]):
             files[body[0][2:]] = "\n".join(body[1:]) + "\n"
         elif language == "console":
             for number, text in enumerate(body, start=start + 1):

@@ -357,3 +357,31 @@ def test_scan_applies_exceptions_to_the_references_it_finds(
     assert "  WAIVED no-latest: " in out
     assert out.count("  FAIL  no-latest: ") == 1
     assert "2 references: 0 passed, 1 failed, 0 errors, 0 skipped, 1 waived" in out
+
+
+def test_show_config_lists_the_exceptions_as_a_configuration_that_means_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exceptions = _exceptions(tmp_path, policy="max-layers[linux/arm64]")
+    config = tmp_path / "config.yaml"
+    config.write_text("exception-warn-days: 7\n", encoding="utf-8")
+    argv = ["--config", str(config), "--now", NOW, "--exceptions", str(exceptions)]
+    assert main([*argv, "--show-config"]) == 0
+    shown = capsys.readouterr().out
+    assert "max-exception-days: 180  # default\n" in shown
+    assert "exception-warn-days: 7  # configuration file\n" in shown
+    assert (
+        '  - {"expires": "2027-01-31", "images": ["oci:*/multiarch:1.0"], '
+        '"owner": "team-platform", "policy": "max-layers[linux/arm64]", '
+        f'"reason": "legacy base image; tracked in OPS-123"}}  # {exceptions}:2\n'
+    ) in shown
+    # Run with what it printed as the configuration: the same failure is waived.
+    (tmp_path / "shown.yaml").write_text(shown, encoding="utf-8")
+    code = main(["--config", str(tmp_path / "shown.yaml"), *FAILING, REF])
+    out = capsys.readouterr().out
+    assert code == 1  # only arm64 is waived
+    assert "  WAIVED max-layers[linux/arm64]: " in out
+    assert "  FAIL  max-layers[linux/amd64]: " in out
+    config.write_text("{}\n", encoding="utf-8")
+    assert main(["--config", str(config), "--now", NOW, "--show-config"]) == 0
+    assert "\nexceptions: []\n" in capsys.readouterr().out

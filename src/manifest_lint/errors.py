@@ -11,6 +11,7 @@ library is imported and keep their cause (``raise ... from exc``)::
     │   ├── PolicyError             a policy file that does not load (path, line, column)
     │   ├── ConfigError             a configuration file that does not load (path, line)
     │   │   ├── ScanError               a file scan cannot read (path, line, column)
+    │   │   ├── IgnoreCommentError      a `# manifest-lint ignore=` comment that cannot be used
     │   │   └── PolicyTestError         a policy test file (*.policytest.yaml) that is malformed
     │   ├── InputError              a GitHub Action input that cannot be used as given
     │   ├── PluginError             a plugin that registers something invalid or twice
@@ -123,6 +124,13 @@ class ConfigError(UsageError):
         self.path = path
         self.line = line
         self.column = column
+
+
+class IgnoreCommentError(ConfigError):
+    """An inline exception in a scanned file (``# manifest-lint ignore=POLICY
+    reason="..."``) that cannot be used: no reason, a bad date, waiving nothing. Unlike
+    a file that cannot be read, this stops the run (exit code 2): a typo must not turn
+    a failure into a pass, nor a waiver into a failure, unseen."""
 
 
 class ScanError(ConfigError):

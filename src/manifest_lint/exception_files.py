@@ -21,7 +21,7 @@ from typing import Any
 
 from manifest_lint.errors import ConfigError
 from manifest_lint.image.platforms import PlatformFormatError, parse_platform
-from manifest_lint.results import Waiver
+from manifest_lint.results import NEVER, Waiver
 from manifest_lint.yamlfile import LocatedDict, LocatedList, load_all, read_text
 from manifest_lint.yamlfile.schema import check as check_schema
 
@@ -49,6 +49,23 @@ def expiry(value: Any) -> datetime:
     raise ValueError(f"{value!r} is not a date (2027-01-31) or an RFC 3339 time")
 
 
+def policy_name(text: str, path: str, line: int) -> tuple[str, str]:
+    """``max-layers[linux/arm64]`` as the policy and its platform (normalised; ``""``
+    for every platform)."""
+    name = _NAME.match(text)
+    if name is None:
+        raise ConfigError(
+            f"{text!r}: a policy name, or NAME[os/arch], was expected", path=path, line=line
+        )
+    platform = name["platform"] or ""
+    if platform:
+        try:
+            platform = str(parse_platform(platform))
+        except PlatformFormatError as exc:
+            raise ConfigError(str(exc), path=path, line=line) from None
+    return name["policy"], platform
+
+
 def _text(item: LocatedDict, key: str, path: str) -> str:
     value = item.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -69,19 +86,7 @@ def _item(item: Any, path: str, line: int) -> Waiver:
     for key in _REQUIRED:
         if key not in item:
             raise ConfigError(f"an exception needs {key!r}", path=path, line=line)
-    name = _NAME.match(_text(item, "policy", path))
-    if name is None:
-        raise ConfigError(
-            "policy must be a policy name, or NAME[os/arch]",
-            path=path,
-            line=item.key_line("policy"),
-        )
-    platform = name["platform"] or ""
-    if platform:
-        try:
-            platform = str(parse_platform(platform))
-        except PlatformFormatError as exc:
-            raise ConfigError(str(exc), path=path, line=item.key_line("policy")) from None
+    policy, platform = policy_name(_text(item, "policy", path), path, item.key_line("policy"))
     images = item["images"]
     if (
         not isinstance(images, list)
@@ -99,7 +104,7 @@ def _item(item: Any, path: str, line: int) -> Waiver:
         raise ConfigError(f"expires: {exc}", path=path, line=item.key_line("expires")) from None
     owner = _text(item, "owner", path) if "owner" in item else ""
     return Waiver(
-        name["policy"],
+        policy,
         expires,
         _text(item, "reason", path),
         platform=platform,
@@ -157,7 +162,7 @@ def check_exceptions(
                 path=path,
                 line=at,
             )
-        if waiver.expires.date() > latest:
+        if waiver.expires != NEVER and waiver.expires.date() > latest:
             raise ConfigError(
                 f"exception for {waiver.name!r} expires on {waiver.expires_text}, more than "
                 f"max-exception-days ({max_days}) after today (at most {latest.isoformat()})",

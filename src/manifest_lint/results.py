@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 
@@ -46,6 +46,10 @@ REFERENCE = "reference"
 EXCEPTION = "exception"
 
 
+#: The expiry of an inline exception written without ``expires=`` (docs/exceptions.md).
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class Waiver:
     """An exception (docs/exceptions.md): a policy's failures on some images waived until
@@ -62,6 +66,9 @@ class Waiver:
     owner: str = ""
     #: Where it was written: ``FILE:LINE``.
     source: str = ""
+    #: Written in a scanned file next to the reference it waives
+    #: (``# manifest-lint ignore=``), not in a configuration or exceptions file.
+    inline: bool = False
 
     @property
     def name(self) -> str:
@@ -69,7 +76,10 @@ class Waiver:
 
     @property
     def expires_text(self) -> str:
-        """The date as written for a bare date, else the UTC time (``...T12:00:00Z``)."""
+        """The date as written for a bare date, else the UTC time (``...T12:00:00Z``);
+        ``never`` for an inline exception written without one."""
+        if self.expires == NEVER:
+            return "never"
         if self.expires.time() == time.max:
             return self.expires.date().isoformat()
         return self.expires.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -63,6 +63,9 @@ class Target(NamedTuple):
     location: Location | None = None
     problem: str = ""
     error: str = ""
+    #: Inline exceptions written at this occurrence (``# manifest-lint ignore=``),
+    #: applied to its result after the plan's own.
+    waivers: tuple[Waiver, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,11 +190,23 @@ def _shared(target: Target) -> bool:
     return not (target.error or target.problem)
 
 
-def _at(result: ReferenceResult, target: Target) -> ReferenceResult:
-    """``result`` (of an earlier target with the same reference) at ``target``'s place."""
-    if result.location == target.location:
+def _at(result: ReferenceResult, target: Target, plan: Plan) -> ReferenceResult:
+    """``result`` (maybe of an earlier target with the same reference) at ``target``'s
+    place, with ``target``'s inline exceptions applied."""
+    if result.location != target.location:
+        result = replace(result, location=target.location)
+    if not target.waivers:
         return result
-    return replace(result, location=target.location)
+    waived, used = apply_waivers(
+        result.findings,
+        target.waivers,
+        normalized=result.normalized or target.reference,
+        digest=result.digest,
+        now=plan.now,
+        warn_days=plan.warn_days,
+    )
+    plan.uses.add(used, waived)
+    return replace(result, findings=waived)
 
 
 def check(
@@ -294,6 +309,7 @@ def run(
 ) -> Summary:
     """Check every target concurrently; report results in the order given."""
     summary = Summary()
+    inline: list[Waiver] = []  # the targets' own exceptions, for the unused ones
 
     def report(results: Iterable[ReferenceResult]) -> None:
         for result in results:
@@ -307,11 +323,12 @@ def run(
         done: dict[str, ReferenceResult] = {}
 
         def once(target: Target) -> ReferenceResult:
+            inline.extend(target.waivers)
             if not _shared(target):
-                return check(target, plan, registries, None)
+                return _at(check(target, plan, registries, None), target, plan)
             if target.reference not in done:
                 done[target.reference] = check(target, plan, registries, None)
-            return _at(done[target.reference], target)
+            return _at(done[target.reference], target, plan)
 
         report(once(t) for t in targets)
     else:
@@ -347,13 +364,14 @@ def run(
 
             def in_order() -> Iterator[ReferenceResult]:
                 for target in targets:
+                    inline.extend(target.waivers)
                     pending.append((start(target), target))
                     if len(pending) >= AHEAD * workers:
                         future, at = pending.popleft()
-                        yield _at(future.result(), at)
+                        yield _at(future.result(), at, plan)
                 while pending:
                     future, at = pending.popleft()
-                    yield _at(future.result(), at)
+                    yield _at(future.result(), at, plan)
 
             try:
                 report(in_order())
@@ -365,7 +383,7 @@ def run(
     if registries.cache is not None:
         summary.cache = {"hits": registries.cache.hits, "misses": registries.cache.misses}
     summary.evaluation_seconds = plan.timer.seconds
-    summary.unused_exceptions = plan.uses.unused(plan.waivers)
+    summary.unused_exceptions = plan.uses.unused((*plan.waivers, *inline))
     for reporter in reporters:
         reporter.finish(summary)
     return summary

@@ -25,6 +25,7 @@ class Inputs:
     references: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     policies: tuple[str, ...] = ()
+    exceptions: tuple[str, ...] = ()
     config: str = ""
     fail_on: str = ""
     offline: bool = False
@@ -70,6 +71,7 @@ class Inputs:
             references=references,
             files=files,
             policies=tuple(input_lines(env.get("ML_POLICIES", ""), comments=False)),
+            exceptions=tuple(input_lines(env.get("ML_EXCEPTIONS", ""), comments=False)),
             config=env.get("ML_CONFIG", "").strip(),
             fail_on=fail_on,
             offline=offline_text == "true",

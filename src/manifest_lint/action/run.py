@@ -43,6 +43,7 @@ def build_argv(inputs: Inputs, files: list[str], reports: Reports) -> list[str]:
     so none is read as an option)."""
     argv: list[str] = ["scan"] if files else []
     argv += [f"--policy={policy}" for policy in inputs.policies]
+    argv += [f"--exceptions={path}" for path in inputs.exceptions]
     if inputs.config:
         argv.append(f"--config={inputs.config}")
     if inputs.fail_on:

@@ -9,9 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from manifest_lint.config import DEFAULT_NAME, ENV_VAR, Config
+from manifest_lint.config import (
+    DEFAULT_NAME,
+    ENV_VAR,
+    EXCEPTION_WARN_DAYS,
+    MAX_EXCEPTION_DAYS,
+    Config,
+)
 from manifest_lint.policy.files import Policy
-from manifest_lint.results import Severity
+from manifest_lint.results import Severity, Waiver
 
 _FILE = "configuration file"
 _ORIGINS = {
@@ -33,6 +39,7 @@ def write_config(
     fail_on: Severity,
     backend: str,
     policies: Sequence[Policy],
+    waivers: Sequence[Waiver] = (),
 ) -> None:
     w = out.write
     if config.path:
@@ -61,3 +68,20 @@ def write_config(
     for name, found in config.policies.items():
         if found.enabled is False and name not in chosen:
             w(f'  {name}: {{"enabled": false}}  # {_FILE}\n')
+    for key, days, default in (
+        ("max-exception-days", config.max_exception_days, MAX_EXCEPTION_DAYS),
+        ("exception-warn-days", config.exception_warn_days, EXCEPTION_WARN_DAYS),
+    ):
+        w(f"{key}: {days}  # {_FILE if days != default else 'default'}\n")
+    # The configuration's and --exceptions files' (inline ones are in the scanned files).
+    w("exceptions:" + ("\n" if waivers else " []\n"))
+    for waiver in waivers:
+        item = {
+            "policy": waiver.name,
+            "images": list(waiver.images),
+            "reason": waiver.reason,
+            "expires": waiver.expires_text,
+        }
+        if waiver.owner:
+            item["owner"] = waiver.owner
+        w(f"  - {_flow(item)}  # {waiver.source}\n")

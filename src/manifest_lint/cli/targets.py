@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manifest_lint.errors import ManifestLintError, UsageError
+from manifest_lint.errors import IgnoreCommentError, ManifestLintError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,6 +27,8 @@ def scan_targets(files: Sequence[str], max_size: int | None = None) -> list[Targ
     for name in files:
         try:
             found = scan_file(Path(name), max_size=max_size or MAX_SCAN_SIZE)
+        except IgnoreCommentError:
+            raise  # (exit 2, as a malformed exception in a configuration is)
         except ManifestLintError as exc:
             # A file that cannot be read is a result too: the other files still count.
             targets.append(Target(name, Location(name), error=str(exc)))
@@ -38,6 +40,7 @@ def scan_targets(files: Sequence[str], max_size: int | None = None) -> list[Targ
                     item.reference or item.text or ("(unresolved)" if item.kind else name),
                     item.location,
                     problem=item.problem,
+                    waivers=item.waivers,
                 )
             )
     return targets

@@ -5,8 +5,9 @@ references that do not parse or cannot be read, and ``exception`` in a run with 
 expired or soon-expiring exception); one result per finding, passes
 (``kind: pass``) and skips (``kind: notApplicable``) included, so every
 reference has a result. A waived result carries ``suppressions`` (kind ``external``,
-the exception's reason as its justification). A reference read from a file has a physical location
-(file, line, column); any other has a logical location naming it.
+or ``inSource`` for a ``# manifest-lint ignore=`` comment; the exception's reason as
+its justification). A reference read from a file has a physical location (file,
+line, column); any other has a logical location naming it.
 ``partialFingerprints`` hash the rule, the normalised reference and the
 platform, so they are stable across runs.
 """
@@ -153,10 +154,11 @@ class SarifReporter:
                 },
             }
             if finding.waiver is not None:
-                # Reported, and suppressed by an exception given outside the image.
-                entry["suppressions"] = [
-                    {"kind": "external", "justification": finding.waiver.reason}
-                ]
+                # Reported, and suppressed: by an exception in a configuration or
+                # exceptions file (external), or by a comment next to the reference in
+                # the scanned file (inSource).
+                kind = "inSource" if finding.waiver.inline else "external"
+                entry["suppressions"] = [{"kind": kind, "justification": finding.waiver.reason}]
                 entry["properties"]["exception"] = finding.waiver.source
             self.results.append(entry)
 

@@ -69,6 +69,7 @@ from manifest_lint.results import Location
 from manifest_lint.scan.detect import detect, detect_kind
 from manifest_lint.scan.dockerfile import scan_dockerfile
 from manifest_lint.scan.found import COMPOSE, DOCKERFILE, KINDS, KUBERNETES, WORKFLOW, Found
+from manifest_lint.scan.ignores import with_inline_waivers
 from manifest_lint.scan.instructions import DockerfileError
 from manifest_lint.scan.yaml_files import YAML_KINDS, scan_documents, yaml_documents
 from manifest_lint.yamlfile import read_text
@@ -142,4 +143,5 @@ def _scan(where: str | PurePath, path: str, text: str, kind: str | None) -> list
         found = scan_documents(documents, kind, path)
     else:
         raise ScanError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})", path=path)
-    return sorted(found, key=lambda f: (f.location.line, f.location.column))
+    found = sorted(found, key=lambda f: (f.location.line, f.location.column))
+    return with_inline_waivers(found, text, path, kind)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from manifest_lint.results import Location
+from manifest_lint.results import Location, Waiver
 
 DOCKERFILE = "dockerfile"
 COMPOSE = "compose"
@@ -29,3 +29,5 @@ class Found(NamedTuple):
     #: The reference as written in the file, before substitution (what reports show
     #: for a reference that cannot be resolved).
     text: str = ""
+    #: Inline exceptions that name this occurrence (:mod:`.ignores`).
+    waivers: tuple[Waiver, ...] = ()
