@@ -26,7 +26,7 @@ from typing import Any
 from manifest_lint.errors import ConfigError
 from manifest_lint.exception_files import parse_exceptions
 from manifest_lint.results import Severity, Waiver
-from manifest_lint.yamlfile import LocatedDict, load_all, plain, read_text
+from manifest_lint.yamlfile import LocatedDict, check_keys, load_all, plain, read_text
 from manifest_lint.yamlfile.schema import check as check_schema
 
 DEFAULT_NAME = ".manifest-lint.yaml"
@@ -79,16 +79,6 @@ def _days(top: LocatedDict, key: str, default: int, path: str) -> int:
     return value
 
 
-def _check_keys(obj: LocatedDict, allowed: tuple[str, ...], what: str, path: str) -> None:
-    for key in obj:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown key {key!r} in {what} (allowed: {', '.join(allowed)})",
-                path=path,
-                line=obj.key_line(key),
-            )
-
-
 def _severity(value: Any, path: str, line: int, what: str) -> Severity:
     if not isinstance(value, str):
         raise ConfigError(f"{what} must be error, warning or info", path=path, line=line)
@@ -109,7 +99,7 @@ def parse_config(text: str, path: str) -> Config:
     top = documents[0].value
     if not isinstance(top, LocatedDict):
         raise ConfigError("the configuration must be a mapping", path=path, line=1)
-    _check_keys(top, _TOP_KEYS, "the configuration", path)
+    check_keys(top, _TOP_KEYS, "the configuration", path=path, error=ConfigError)
     base = Path(path).parent
     fail_on = None
     if "fail-on" in top:
@@ -140,7 +130,7 @@ def parse_config(text: str, path: str) -> Config:
             value.key_positions = {}
         if not isinstance(value, LocatedDict):
             raise ConfigError(f"policies.{name} must be a mapping", path=path, line=line)
-        _check_keys(value, _POLICY_KEYS, f"policies.{name}", path)
+        check_keys(value, _POLICY_KEYS, f"policies.{name}", path=path, error=ConfigError)
         enabled = value.get("enabled")
         if enabled is not None and not isinstance(enabled, bool):
             raise ConfigError(

@@ -22,7 +22,7 @@ from typing import Any
 from manifest_lint.errors import ConfigError
 from manifest_lint.image.platforms import PlatformFormatError, parse_platform
 from manifest_lint.results import NEVER, Waiver
-from manifest_lint.yamlfile import LocatedDict, LocatedList, load_all, read_text
+from manifest_lint.yamlfile import LocatedDict, LocatedList, check_keys, load_all, read_text
 from manifest_lint.yamlfile.schema import check as check_schema
 
 KEYS = ("policy", "images", "reason", "expires", "owner")
@@ -76,13 +76,7 @@ def _text(item: LocatedDict, key: str, path: str) -> str:
 def _item(item: Any, path: str, line: int) -> Waiver:
     if not isinstance(item, LocatedDict):
         raise ConfigError("an exception must be a mapping", path=path, line=line)
-    for key in item:
-        if key not in KEYS:
-            raise ConfigError(
-                f"unknown key {key!r} in an exception (allowed: {', '.join(KEYS)})",
-                path=path,
-                line=item.key_line(key),
-            )
+    check_keys(item, KEYS, "an exception", path=path, error=ConfigError)
     for key in _REQUIRED:
         if key not in item:
             raise ConfigError(f"an exception needs {key!r}", path=path, line=line)

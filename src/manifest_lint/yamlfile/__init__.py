@@ -34,6 +34,7 @@ __all__ = [
     "LocatedList",
     "NotPackable",
     "YamlDocument",
+    "check_keys",
     "load_all",
     "pack",
     "plain",
@@ -51,6 +52,20 @@ class FileError(Protocol):
     def __call__(
         self, message: str, *, path: str, line: int = ..., column: int = ...
     ) -> ManifestLintError: ...
+
+
+def check_keys(
+    obj: LocatedDict, allowed: tuple[str, ...], what: str, *, path: str, error: FileError
+) -> None:
+    """Every key of ``obj`` is one of ``allowed``: else ``error`` names the first other
+    one, its line, and what is allowed in ``what`` (``"an exception"``)."""
+    for key in obj:
+        if key not in allowed:
+            raise error(
+                f"unknown key {key!r} in {what} (allowed: {', '.join(allowed)})",
+                path=path,
+                line=obj.key_line(key),
+            )
 
 
 def read_text(
