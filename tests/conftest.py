@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Generator, Iterator
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +137,27 @@ def _no_config_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """A MANIFEST_LINT_CONFIG in the developer's environment never changes test
     results; tests of it set it themselves."""
     monkeypatch.delenv("MANIFEST_LINT_CONFIG", raising=False)
+
+
+@pytest.fixture
+def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], str]:
+    """``installed_plugin(entry_point_name, module_source)`` installs a distribution
+    ``test-plugin-NAME 1.2.3`` whose ``manifest_lint`` entry point is a new module with
+    that source; returns the module name. Autoloading is switched back on."""
+    root = tmp_path / "site"
+    root.mkdir()
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.delenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+
+    def install(name: str, source: str) -> str:
+        module = f"manifest_lint_test_{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+        (root / f"{module}.py").write_text(source)
+        info = root / f"test_plugin_{name.replace('-', '_')}-1.2.3.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: test-plugin-{name}\nVersion: 1.2.3\n"
+        )
+        (info / "entry_points.txt").write_text(f"[manifest_lint]\n{name} = {module}\n")
+        return module
+
+    return install

@@ -7,6 +7,7 @@ images are built here with ``helpers.images`` and pushed once per module.
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,15 @@ ALL_KEYS = f"{SOURCE}, {REVISION}, {CREATED_ANNOTATION}"
 BUILTINS = sorted(
     yaml.safe_load(f.read_text())["metadata"]["name"]
     for f in (Path(__file__).resolve().parents[1] / "policies").glob("*.yaml")
+)
+#: Those that run unless the configuration says otherwise (``spec.enabled`` not false).
+ON = sorted(
+    doc["metadata"]["name"]
+    for doc in (
+        yaml.safe_load(f.read_text())
+        for f in (Path(__file__).resolve().parents[1] / "policies").glob("*.yaml")
+    )
+    if doc["spec"].get("enabled", True)
 )
 
 
@@ -382,7 +392,7 @@ def test_a_compliant_image_passes_every_builtin(
     capsys.readouterr()
     report = json.loads(out.read_text())
     assert code == 0
-    assert [p["name"] for p in report["policies"]] == BUILTINS
+    assert [p["name"] for p in report["policies"]] == ON
     [result] = report["results"]
     outcomes = {f["name"]: f["outcome"] for f in result["findings"]}
     # Passed, or (allowed-registries without registries configured) skipped.
@@ -390,12 +400,17 @@ def test_a_compliant_image_passes_every_builtin(
     assert {n: o for n, o in outcomes.items() if n in COVERED or n.startswith("max-layers[")} == {
         "max-layers[linux/amd64]": "pass",
         "max-layers[linux/arm64]": "pass",
-        **{name: "pass" for name in COVERED if name not in ("max-layers", "allowed-registries")},
+        **{
+            name: "pass"
+            for name in COVERED
+            if name in ON and name not in ("max-layers", "allowed-registries")
+        },
         **({"allowed-registries": "skip"} if "allowed-registries" in COVERED else {}),
     }
 
 
-#: Each built-in policy: its passing and its failing test, in this file.
+#: Each built-in policy: its passing and its failing test, in this file (or, written
+#: ``FILE::NAME``, in another test file of this folder).
 COVERED = {
     "allowed-registries": (
         "test_allowed_registries_passes_for_an_allowed_registry",
@@ -415,11 +430,31 @@ COVERED = {
         "test_required_platforms_passes_with_amd64_and_arm64",
         "test_required_platforms_fails_naming_what_is_missing",
     ),
+    "require-signature": (
+        "test_supply_chain.py::test_require_signature_passes_for_a_cosign_signature",
+        "test_supply_chain.py::test_require_signature_fails_without_one",
+    ),
+    "require-sbom": (
+        "test_supply_chain.py::test_require_sbom_passes_for_attestations_and_referrers",
+        "test_supply_chain.py::test_require_sbom_fails_per_platform",
+    ),
+    "require-provenance": (
+        "test_supply_chain.py::test_require_provenance_passes_for_the_allowed_builder",
+        "test_supply_chain.py::test_require_provenance_fails_for_mismatch_builder_and_none",
+    ),
 }
+
+
+def _test_function(name: str) -> object:
+    file, _, function = name.rpartition("::")
+    if not file:
+        return globals().get(function)
+    module = importlib.import_module(f"tests.{file.removesuffix('.py')}")
+    return getattr(module, function, None)
 
 
 def test_every_builtin_policy_has_a_passing_and_a_failing_case() -> None:
     assert sorted(COVERED) == BUILTINS, "add a passing and a failing test for each built-in"
     for passing, failing in COVERED.values():
-        assert callable(globals().get(passing)), passing
-        assert callable(globals().get(failing)), failing
+        assert callable(_test_function(passing)), passing
+        assert callable(_test_function(failing)), failing

@@ -29,6 +29,15 @@ BUILTINS = tuple(
     sorted(yaml.safe_load(f.read_text())["metadata"]["name"] for f in REPO.glob("policies/*.yaml"))
 )
 KNOWN = ", ".join(BUILTINS)
+#: Those that run unless the configuration says otherwise (``spec.enabled`` not false).
+ON = tuple(
+    name
+    for name, spec in sorted(
+        (doc["metadata"]["name"], doc["spec"])
+        for doc in (yaml.safe_load(f.read_text()) for f in REPO.glob("policies/*.yaml"))
+    )
+    if spec.get("enabled", True)
+)
 
 FULL = """\
 fail-on: warning
@@ -264,7 +273,7 @@ def test_an_unknown_policy_name_is_an_error_with_its_line() -> None:
 def test_enabled_false_leaves_a_policy_out() -> None:
     config = parse_config("policies:\n  pinned-digest: {enabled: false}\n", "c.yaml")
     chosen = select_policies(registered(), config, [], [])
-    assert [p.name for p in chosen] == [name for name in BUILTINS if name != "pinned-digest"]
+    assert [p.name for p in chosen] == [name for name in ON if name != "pinned-digest"]
 
 
 def test_select_chooses_among_the_enabled_and_explicitly_named() -> None:
@@ -276,7 +285,7 @@ def test_select_chooses_among_the_enabled_and_explicitly_named() -> None:
 
 
 def test_no_policy_left_is_an_error() -> None:
-    text = "policies:\n" + "".join(f"  {name}: {{enabled: false}}\n" for name in BUILTINS)
+    text = "policies:\n" + "".join(f"  {name}: {{enabled: false}}\n" for name in ON)
     with pytest.raises(UsageError, match=r"^no policy is enabled$"):
         select_policies(registered(), parse_config(text, "c.yaml"), [], [])
 
@@ -378,7 +387,7 @@ def test_enabled_false_through_main(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     assert "pinned-digest" not in findings(report)
     assert "max-layers[linux/amd64]" in findings(report)
-    assert [p["name"] for p in report["policies"]] == [n for n in BUILTINS if n != "pinned-digest"]
+    assert [p["name"] for p in report["policies"]] == [n for n in ON if n != "pinned-digest"]
 
 
 def test_policy_paths_are_relative_to_the_config_file(

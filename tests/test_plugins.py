@@ -20,7 +20,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -95,30 +94,6 @@ def extra_plugins(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         for command in (cli_inspect, cli_lint, cli_plugins, cli_record, cli_policytests):
             # each makes its own
             monkeypatch.setattr(command, "get_plugin_manager", factory)
-
-    return install
-
-
-@pytest.fixture
-def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], str]:
-    """``installed_plugin(entry_point_name, module_source)`` installs a distribution
-    ``test-plugin-NAME 1.2.3`` whose ``manifest_lint`` entry point is a new module with
-    that source; returns the module name. Autoloading is switched back on."""
-    root = tmp_path / "site"
-    root.mkdir()
-    monkeypatch.syspath_prepend(str(root))
-    monkeypatch.delenv("MANIFEST_LINT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
-
-    def install(name: str, source: str) -> str:
-        module = f"manifest_lint_test_{name.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-        (root / f"{module}.py").write_text(source)
-        info = root / f"test_plugin_{name.replace('-', '_')}-1.2.3.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: test-plugin-{name}\nVersion: 1.2.3\n"
-        )
-        (info / "entry_points.txt").write_text(f"[manifest_lint]\n{name} = {module}\n")
-        return module
 
     return install
 
@@ -502,6 +477,7 @@ BUILTIN_HOOKS = (
     "  manifest_lint_register_policies\n"
     "  manifest_lint_register_reporters\n"
     "  manifest_lint_register_sources\n"
+    "  manifest_lint_register_verifiers\n"
 )
 
 

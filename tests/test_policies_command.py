@@ -18,9 +18,14 @@ BUILTINS = [
     "max-layers",
     "no-latest",
     "pinned-digest",
+    "require-provenance",
+    "require-sbom",
+    "require-signature",
     "required-annotations",
     "required-platforms",
 ]
+#: The built-ins that run unless the configuration says otherwise (spec.enabled).
+OFF_BY_DEFAULT = ("require-provenance", "require-sbom", "require-signature")
 
 MINE = """\
 apiVersion: manifest-lint.dev/v1

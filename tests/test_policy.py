@@ -112,7 +112,7 @@ def test_defaults_severity_error_scope_image_no_params() -> None:
     [
         pytest.param(
             policy_text(VALID_SPEC + "  bogus: 1\n"),
-            "p.yaml:8:3: unknown field 'bogus' in spec (allowed: severity, scope, params, "
+            "p.yaml:8:3: unknown field 'bogus' in spec (allowed: enabled, severity, scope, params, "
             "paramsSchema, matchConditions, variables, validations)",
             id="unknown-field-in-spec",
         ),

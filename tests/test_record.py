@@ -37,23 +37,34 @@ def without_ref(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def expected_documents(built: Built) -> set[str]:
-    """Every manifest and config of ``built`` (attestations included), no layer."""
+    """Every manifest and config of ``built`` (attestations included, with their
+    statements), no image layer."""
     found = {built.digest}
     if built.config is not None:
         found.add(built.config.digest)
+    if built.is_attestation:
+        found |= {layer["digest"] for layer in built.json["layers"]}
     for child in built.children:
         found |= expected_documents(child)
     return found
 
 
 def layer_digests(root: Path) -> set[str]:
-    """Every layer digest named by a manifest stored in the layout."""
+    """Every layer digest named by an image manifest stored in the layout (attestation
+    manifests' layers are statements, which are recorded)."""
     layers = set()
     for path in (root / "blobs" / "sha256").iterdir():
         document = json.loads(path.read_bytes())
-        if isinstance(document, dict):
+        if isinstance(document, dict) and not _is_attestation(document):
             layers |= {layer["digest"] for layer in document.get("layers", [])}
     return layers
+
+
+def _is_attestation(document: dict[str, Any]) -> bool:
+    return any(
+        layer.get("mediaType") == "application/vnd.in-toto+json"
+        for layer in document.get("layers", [])
+    )
 
 
 def index(root: Path) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import pytest
 from tests.helpers.cli import Run, run
 from tests.helpers.images import CASES, Built, push
 from tests.helpers.registry_server import RegistryServer
+from tests.helpers.supply_chain import asks_referrers
 
 pytestmark = pytest.mark.registry
 
@@ -321,9 +322,19 @@ def test_a_cold_reference_asks_what_token_auth_needs_and_no_more(
     seen = _access_log(server, start)
     tag = f"/v2/{REPOSITORY}/manifests/v1"
     assert seen[:2] == [("GET", tag, 401), ("GET", tag, 200)]
-    rest = seen[2:]
+    rest = [request for request in seen[2:] if not asks_referrers(request[1])]
     assert all(status == 200 and method == "GET" for method, _path, status in rest)
-    assert sorted(path.split("/")[-2] for _m, path, _s in rest) == ["blobs"] * 4 + ["manifests"] * 4
+    # Each platform's manifest and config, each attestation's manifest and statement.
+    built = token_image.built
+    documents = len(built.images) + len(built.attestations)
+    assert sorted(path.split("/")[-2] for _m, path, _s in rest) == (
+        ["blobs"] * documents + ["manifests"] * documents
+    )
+    # What refers to the image is asked with the same token: none of it exists here.
+    asked = [request for request in seen[2:] if asks_referrers(request[1])]
+    assert {status for _m, _p, status in asked} == {404}
+    # The API, its fallback tag and three cosign tags, for the index and each platform.
+    assert len(asked) == 5 * (1 + len(built.images))
     assert issuer.issued == 1
 
 

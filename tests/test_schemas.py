@@ -118,7 +118,7 @@ def _config_texts() -> list[tuple[str, str]]:
 
 def test_there_are_examples_of_both() -> None:
     policies = [w for w, _ in _policy_texts()]
-    assert len([w for w in policies if w.startswith("policies/")]) == 6
+    assert len([w for w in policies if w.startswith("policies/")]) == 9
     assert any(w.startswith("examples/") for w in policies)
     assert any(w.startswith("README") for w in policies)
     assert len(_config_texts()) >= 3

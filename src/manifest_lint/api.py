@@ -63,6 +63,15 @@ from manifest_lint.cel.base import SharesActivations
 from manifest_lint.errors import EvaluationError, ExpressionError
 from manifest_lint.image.model import Descriptor
 from manifest_lint.image.reference import Reference
+from manifest_lint.image.statements import Statement
+from manifest_lint.image.supply_chain import (
+    Attested,
+    FetchBlob,
+    Referrer,
+    Signature,
+    Verification,
+    Verifier,
+)
 from manifest_lint.plugin.hookspecs import hookimpl
 from manifest_lint.policy.files import Policy, parse_policies
 from manifest_lint.reporters import Reporter, ReporterFactory, RunInfo
@@ -76,7 +85,14 @@ from manifest_lint.results import (
     Severity,
     Summary,
 )
-from manifest_lint.sources.base import CacheControls, Fetched, Locality, Source, SourceOpener
+from manifest_lint.sources.base import (
+    CacheControls,
+    Fetched,
+    Locality,
+    Referrers,
+    Source,
+    SourceOpener,
+)
 from manifest_lint.sources.registry.registries import Registries
 
 __all__ = [
@@ -93,6 +109,7 @@ __all__ = [
     "TIMESTAMP",
     "UINT",
     "Activation",
+    "Attested",
     "CacheControls",
     "CelBackend",
     "CelFunction",
@@ -102,6 +119,7 @@ __all__ = [
     "Descriptor",
     "EvaluationError",
     "ExpressionError",
+    "FetchBlob",
     "Fetched",
     "Finding",
     "Locality",
@@ -111,15 +129,21 @@ __all__ = [
     "PolicyInfo",
     "Reference",
     "ReferenceResult",
+    "Referrer",
+    "Referrers",
     "Registries",
     "Reporter",
     "ReporterFactory",
     "RunInfo",
     "Severity",
     "SharesActivations",
+    "Signature",
     "Source",
     "SourceOpener",
+    "Statement",
     "Summary",
+    "Verification",
+    "Verifier",
     "escape",
     "hookimpl",
     "list_of",

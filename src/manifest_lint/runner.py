@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from manifest_lint.errors import InvalidReferenceError, NotLocal, SourceError
+from manifest_lint.image.limits import MAX_STATEMENT_SIZE
 from manifest_lint.image.reference import Reference, parse_reference
 from manifest_lint.policy.compile import CompiledPolicy
 from manifest_lint.policy.document import build_document, offline_document
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
 
     from manifest_lint.image.model import Image
+    from manifest_lint.image.supply_chain import Verifier
     from manifest_lint.sources.base import Fetched, Source, SourceOpener
 
 from manifest_lint.results import (
@@ -80,6 +82,11 @@ class Plan:
     offline: bool = False
     #: Whether image configs are fetched (only when some policy may read them).
     configs: bool = True
+    #: Whether what refers to the image is read (only when some policy may read it),
+    #: the size cap on one statement, and the verifier plugins.
+    supply_chain: bool = False
+    statement_limit: int = MAX_STATEMENT_SIZE
+    verifiers: Sequence[Verifier] = ()
     timer: Timer = field(default_factory=lambda: Timer())
     #: Exceptions (docs/exceptions.md), in the order given, and how many days before it
     #: expires an applied one adds a warning.
@@ -257,6 +264,10 @@ def _finish(
     try:
         try:
             image = _read(reference, source, top, plan, pool, local)
+            if plan.supply_chain:
+                from manifest_lint.sources.supply_chain import with_supply_chain
+
+                image = with_supply_chain(image, source, plan.statement_limit, plan.verifiers)
         finally:
             source.close()
     except SourceError as exc:

@@ -210,7 +210,12 @@ class FaultProxy(Service):
         *,
         random_faults: RandomFaults | None = None,
         upstream_timeout: float = 30.0,
+        own_answers: Callable[[str, str], Rule | None] | None = None,
     ) -> None:
+        """``own_answers(method, target)`` (the request target, query included) may
+        answer a request itself with a :attr:`Fault.BODY` rule, before any rule: an
+        endpoint the upstream registry does not have (``helpers.referrers``)."""
+        self.own_answers = own_answers
         self.upstream = upstream
         self.rules = list(rules)
         self.random_faults = random_faults
@@ -344,6 +349,13 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             path = self.path.split("?", 1)[0]
+            own = proxy.own_answers(self.command, self.path) if proxy.own_answers else None
+            if own is not None:
+                with proxy._lock:
+                    proxy.events.append(Event(self.command, path, None))
+                headers = [("Content-Type", own.content_type), *own.headers.items()]
+                self._answer(own.status, headers, own.body, path=path)
+                return
             rule = proxy._decide(self.command, path)
             fault = rule.fault if rule else None
             if rule is None or fault in (Fault.CONTENT_TYPE, Fault.DIGEST, Fault.TAMPER):

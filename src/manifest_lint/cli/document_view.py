@@ -63,6 +63,7 @@ def write_text(document: dict[str, Any], out: TextIO) -> None:
     names = sorted(m["platform"]["name"] for m in image["manifests"])  # one per row below
     w(f"  platforms    {e(', '.join(names)) or '(none)'}\n")
     _annotations(out, image["annotations"], "  ")
+    _supply_chain(out, image, image["digest"], "  ")
     for m in image["manifests"]:
         cfg = m["config"]
         w(f"\n  {e(m['platform']['name'])}")
@@ -90,11 +91,19 @@ def write_text(document: dict[str, Any], out: TextIO) -> None:
                 for key, value in cfg["labels"].items():
                     w(f"      {e(key)}: {e(value)}\n")
         _annotations(out, m["annotations"], "    ")
+        _supply_chain(out, m, m["digest"], "    ")
+        _statements(out, m["attestations"], "    ")
     if image["attestations"]:
         w("\n  attestations\n")
         for a in image["attestations"]:
             target = e(a["platform"] or _short(a["describes"]))
-            w(f"    {e(a['digest'])} describes {target}\n")
+            if a["describes"] == image["digest"]:
+                target = "the image"
+            w(f"    {e(a['digest'])} describes {target} ({e(a['source'])})\n")
+            if a["error"]:
+                w(f"      error: {e(a['error'])}\n")
+            elif a["describes"] == image["digest"]:
+                _statements(out, a["statements"], "    ", title=False)
     if image["others"]:
         w("\n  other entries (not read)\n")
         for o in image["others"]:
@@ -106,3 +115,47 @@ def _annotations(out: TextIO, annotations: dict[str, str], indent: str) -> None:
         out.write(f"{indent}annotations\n")
         for key, value in annotations.items():
             out.write(f"{indent}  {e(key)}: {e(value)}\n")
+
+
+def _supply_chain(out: TextIO, part: dict[str, Any], digest: str, indent: str) -> None:
+    """Signatures (of ``digest`` only) and referrers of the image or of one manifest."""
+    signatures = [s for s in part.get("signatures", []) if s["signs"] == digest]
+    if signatures:
+        out.write(f"{indent}signatures\n")
+        for s in signatures:
+            verified = f", verified: {e(s['identity'])}" if s["verified"] else ""
+            where = f"{e(s['format'])} ({e(s['source'])})"
+            out.write(f"{indent}  {where} {e(_short(s['digest']))}{verified}\n")
+    if part.get("referrers"):
+        out.write(f"{indent}referrers\n")
+        for r in part["referrers"]:
+            kind = r["artifactType"] or r["mediaType"]
+            out.write(f"{indent}  {e(_short(r['digest']))}  {e(kind)} ({e(r['source'])})\n")
+
+
+def _statements(
+    out: TextIO, statements: list[dict[str, Any]], indent: str, *, title: bool = True
+) -> None:
+    """One line per in-toto statement, and what provenance and SBOMs say."""
+    if not statements:
+        return
+    if title:
+        out.write(f"{indent}attestations\n")
+    for s in statements:
+        notes = ["signed" if s["signed"] else "unsigned"]
+        notes.append("subject matches" if s["subjectMatches"] else "subject does not match")
+        if s["verified"]:
+            notes.append(f"verified: {s['identity']}")
+        out.write(f"{indent}  {e(s['kind'])} {e(s['predicateType'])} ({e(', '.join(notes))})\n")
+        p, sbom = s["provenance"], s["sbom"]
+        if s["kind"] == "provenance":
+            for label, key in (
+                ("builder", "builderId"),
+                ("source", "source"),
+                ("entry", "entryPoint"),
+            ):
+                if p[key]:
+                    out.write(f"{indent}    {label} {e(p[key])}\n")
+        elif s["kind"] == "sbom":
+            version = f" {sbom['specVersion']}" if sbom["specVersion"] else ""
+            out.write(f"{indent}    {e(sbom['format'] + version)}, {sbom['packages']} packages\n")

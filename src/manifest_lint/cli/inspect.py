@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TextIO
 
 from manifest_lint.cli.document_view import filter_platform, write_json, write_text
@@ -19,11 +20,13 @@ from manifest_lint.policy.document import build_document
 from manifest_lint.reporters.escape import escape
 from manifest_lint.sources.load import load_image
 from manifest_lint.sources.registry.registries import Registries
+from manifest_lint.sources.supply_chain import read_supply_chain
 
 
 def inspect_command(argv: Sequence[str], out: TextIO) -> int:
     args = build_inspect_parser().parse_args(argv)
-    sources = PluginHost(get_plugin_manager(blocked=blocked_plugins(argv))).sources()
+    host = PluginHost(get_plugin_manager(blocked=blocked_plugins(argv)))
+    sources = host.sources()
     reference = parse_reference(args.reference, sources)
     platform = None
     if args.platform:
@@ -39,12 +42,17 @@ def inspect_command(argv: Sequence[str], out: TextIO) -> int:
             "(OCI layouts, oci:DIR and oci-archive:FILE, are read offline)"
         )
     options = registry_options(args)
+    verifiers = host.verifiers()
     with Registries(options, cache_option(args)) as registries, ThreadPoolExecutor(8) as pool:
         source = sources[reference.transport](reference, registries)
         try:
             image = load_image(reference, source, executor=pool)
+            chain = read_supply_chain(
+                source, image, limit=args.max_statement_size, verifiers=verifiers
+            )
         finally:
             source.close()
+    image = replace(image, supply_chain=chain)
     document = build_document(image)
     if platform is not None:
         document = filter_platform(document, platform)

@@ -27,7 +27,7 @@ from manifest_lint.errors import UsageError
 from manifest_lint.exception_files import check_exceptions, load_exceptions
 from manifest_lint.plugin.manager import PluginHost, get_plugin_manager
 from manifest_lint.policy.compile import compile_policies
-from manifest_lint.policy.needs import needs_configs
+from manifest_lint.policy.needs import needs_configs, needs_supply_chain
 from manifest_lint.policy.selection import resolve_policies
 from manifest_lint.reporters import RunInfo
 from manifest_lint.results import Severity, Summary
@@ -102,6 +102,9 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
         args.concurrency,
         offline=args.offline,
         configs=needs_configs(policies),
+        supply_chain=needs_supply_chain(policies),
+        statement_limit=args.max_statement_size,
+        verifiers=host.verifiers(),
         waivers=waivers,
         warn_days=config.exception_warn_days,
     )

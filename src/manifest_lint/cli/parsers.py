@@ -10,6 +10,7 @@ from datetime import datetime
 
 from manifest_lint import __version__
 from manifest_lint.cli.exit_codes import EXIT_CODES_HELP
+from manifest_lint.cli.sizes import add_statement_size_option, file_size
 from manifest_lint.errors import UsageError
 
 
@@ -18,21 +19,6 @@ class Parser(argparse.ArgumentParser):
         # Printed after "manifest-lint: error: ": name the subcommand, not the program twice.
         where = self.prog.removeprefix("manifest-lint").strip()
         raise UsageError(f"{where}: {message}" if where else message)
-
-
-_SIZE_UNITS = {"": 1, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
-
-
-def file_size(text: str) -> int:
-    """``--max-file-size``: a number of bytes, or of KiB, MiB or GiB (``16MiB``)."""
-    match = re.fullmatch(r"([0-9]+)([KMG]iB)?", text, re.IGNORECASE)
-    number, unit = match.groups("") if match else ("0", "")
-    unit = unit.lower()
-    if int(number) < 1:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a size: give bytes, or a whole number of KiB, MiB or GiB (16MiB)"
-        )
-    return int(number) * _SIZE_UNITS[unit]
 
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z")
@@ -141,6 +127,7 @@ def build_inspect_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ask no registry: only OCI layouts (oci:, oci-archive:) can be inspected",
     )
+    add_statement_size_option(inspect)
     add_registry_options(inspect)
     add_plugin_options(inspect)
     return inspect
@@ -326,6 +313,7 @@ def build_lint_parser(
         help="the time policies see as 'now' (default: when the run starts), "
         "e.g. 2025-06-01T12:00:00Z",
     )
+    add_statement_size_option(run)
     add_registry_options(parser)
     add_plugin_options(parser)
     return parser

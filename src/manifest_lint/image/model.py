@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from manifest_lint.errors import ContentError, UnsupportedMediaTypeError
 from manifest_lint.image import media_types as mt
@@ -19,6 +19,9 @@ from manifest_lint.image.json_fields import NO_ENTRIES, Fields, decode_json, rea
 from manifest_lint.image.limits import MAX_INDEX_ENTRIES
 from manifest_lint.image.platforms import Platform
 from manifest_lint.image.reference import Reference
+
+if TYPE_CHECKING:
+    from manifest_lint.image.supply_chain import SupplyChain
 
 _PLAIN_DESCRIPTOR = frozenset({"mediaType", "digest", "size"})
 
@@ -209,6 +212,9 @@ class Image:
     #: Index entries that are neither platform manifests nor attestations
     #: (nested indexes, artifacts, unknown media types), kept so they can be reported.
     others: tuple[Descriptor, ...] = ()
+    #: What refers to the image (referrers, signatures, attestations' statements), when
+    #: a policy needed it (``sources.supply_chain``); None when it was not read.
+    supply_chain: SupplyChain | None = None
 
     @property
     def is_index(self) -> bool:

@@ -15,6 +15,7 @@ from manifest_lint.plugin.hookspecs import BUILTIN, hookimpl
 if TYPE_CHECKING:
     from manifest_lint.cel import CelBackend, CelFunction
     from manifest_lint.image.reference import Reference
+    from manifest_lint.image.supply_chain import Verifier
     from manifest_lint.policy.files import Policy
     from manifest_lint.reporters import Reporter, ReporterFactory, RunInfo
     from manifest_lint.sources.base import Source, SourceOpener
@@ -164,3 +165,9 @@ def manifest_lint_register_reporters(register: Callable[[str, ReporterFactory], 
     register("junit", _junit)
     register("sarif", _sarif)
     register("github", _github)
+
+
+@hookimpl
+def manifest_lint_register_verifiers(register: Callable[[Verifier], None]) -> None:
+    """None: signatures and statements are found and read, not verified, unless a
+    plugin verifies them (sigstore-python for cosign; docs/supply-chain.md)."""

@@ -28,6 +28,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from manifest_lint.cel import CelBackend, CelFunction
+    from manifest_lint.image.supply_chain import Verifier
     from manifest_lint.policy.files import Policy
     from manifest_lint.reporters import ReporterFactory
     from manifest_lint.sources.base import SourceOpener
@@ -111,3 +112,15 @@ def manifest_lint_register_reporters(register: Callable[[str, ReporterFactory], 
     (``finish``). ``--format name`` writes it to stdout and
     ``--output name=FILE`` to a file.
     """
+
+
+@hookspec
+def manifest_lint_register_verifiers(register: Callable[[Verifier], None]) -> None:
+    """Register verifiers: ``register(verifier)``, a :class:`manifest_lint.api.Verifier`.
+
+    Before policies run, each signature and each in-toto statement read for an image
+    is offered to every verifier (the last registered first) until one returns a
+    :class:`manifest_lint.api.Verification` (``verified``, ``identity``, ``issuer``),
+    which the document then shows. The built-in plugin registers none: without a
+    verifier, ``verified`` is false everywhere (docs/supply-chain.md). sigstore-python
+    is the intended verifier for cosign signatures and attestations."""

@@ -24,6 +24,7 @@ from manifest_lint.plugin.hookspecs import BUILTIN
 
 if TYPE_CHECKING:
     from manifest_lint.cel import CelBackend, CelFunction
+    from manifest_lint.image.supply_chain import Verifier
     from manifest_lint.policy.files import Policy
     from manifest_lint.reporters import ReporterFactory
     from manifest_lint.sources.base import SourceOpener
@@ -237,6 +238,13 @@ class PluginHost:
             n: r.value
             for n, r in self._collect("manifest_lint_register_cel_backends", "CEL backend").items()
         }
+
+    def verifiers(self) -> list[Verifier]:
+        """Every registered verifier, the last registered (installed plugins) first."""
+        found: list[Verifier] = []
+        for _plugin, call in self._each("manifest_lint_register_verifiers"):
+            call(found.append)
+        return found[::-1]
 
     def reporters(self) -> dict[str, ReporterFactory]:
         return {

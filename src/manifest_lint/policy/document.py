@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # (the offline path builds documents without loading the mode
     from manifest_lint.image.model import Descriptor, Image, PlatformImage
     from manifest_lint.image.platforms import Platform
     from manifest_lint.image.reference import Reference
+    from manifest_lint.image.supply_chain import SupplyChain
 
 DOCUMENT_VERSION = 1
 
@@ -119,7 +120,13 @@ def _layer(layer: Descriptor) -> dict[str, Any]:
     }
 
 
-def manifest_document(item: PlatformImage, name: str = "") -> dict[str, Any]:
+def manifest_document(
+    item: PlatformImage, name: str = "", chain: SupplyChain | None = None
+) -> dict[str, Any]:
+    """One platform manifest; ``referrers``, ``signatures`` and ``attestations`` (its
+    statements) from ``chain``, empty without one."""
+    from manifest_lint.policy.supply_chain import for_digest
+
     manifest = item.manifest
     return {
         "platform": platform_document(item.platform, name),
@@ -131,15 +138,42 @@ def manifest_document(item: PlatformImage, name: str = "") -> dict[str, Any]:
         "layerCount": len(manifest.layers),
         "totalSize": sum(layer.size for layer in manifest.layers),
         "config": config_document(item.config),
+        **for_digest(chain, manifest.digest, name or str(item.platform)),
     }
 
 
 def build_document(image: Image) -> dict[str, Any]:
     """The document for one image (see ``docs/document.md``)."""
+    from manifest_lint.policy.supply_chain import (
+        attestation_document,
+        referrer_document,
+        signature_document,
+    )
+
     names = platform_names(image.platforms)
     by_digest: dict[str, str] = {}
     for item, name in zip(image.platforms, names, strict=True):
         by_digest.setdefault(item.manifest.digest, name)
+    chain = image.supply_chain
+    if chain is not None:
+        attestations = [
+            attestation_document(a, by_digest.get(a.describes, "")) for a in chain.attestations
+        ]
+    else:
+        attestations = [
+            {
+                "digest": a.descriptor.digest,
+                "mediaType": a.descriptor.media_type,
+                "size": a.descriptor.size,
+                "describes": a.describes,
+                "platform": by_digest.get(a.describes, ""),
+                "annotations": dict(sorted(a.descriptor.annotations.items())),
+                "source": "index",
+                "statements": [],
+                "error": "",
+            }
+            for a in image.attestations
+        ]
     return {
         "version": DOCUMENT_VERSION,
         "offline": False,
@@ -152,19 +186,17 @@ def build_document(image: Image) -> dict[str, Any]:
             "platforms": sorted({str(p.platform) for p in image.platforms}),
             "annotations": dict(sorted(image.annotations.items())),
             "manifests": [
-                manifest_document(p, n) for p, n in zip(image.platforms, names, strict=True)
+                manifest_document(p, n, chain) for p, n in zip(image.platforms, names, strict=True)
             ],
-            "attestations": [
-                {
-                    "digest": a.descriptor.digest,
-                    "mediaType": a.descriptor.media_type,
-                    "size": a.descriptor.size,
-                    "describes": a.describes,
-                    "platform": by_digest.get(a.describes, ""),
-                    "annotations": dict(sorted(a.descriptor.annotations.items())),
-                }
-                for a in image.attestations
-            ],
+            "referrers": [referrer_document(r) for r in chain.referrers.get(image.digest, ())]
+            if chain
+            else [],
+            "signatures": [
+                signature_document(s, by_digest.get(s.signs, "")) for s in chain.signatures
+            ]
+            if chain
+            else [],
+            "attestations": attestations,
             "others": [
                 {
                     "digest": d.digest,
@@ -194,6 +226,8 @@ def offline_document(reference: Reference) -> dict[str, Any]:
             "platforms": [],
             "annotations": {},
             "manifests": [],
+            "referrers": [],
+            "signatures": [],
             "attestations": [],
             "others": [],
         },

@@ -103,6 +103,9 @@ class Policy:
     description: str = ""
     severity: Severity = Severity.ERROR
     scope: str = "image"
+    #: ``spec.enabled``: whether it runs when the configuration does not say
+    #: (``policies.NAME.enabled``); ``--select`` runs it either way.
+    enabled: bool = True
     params: Mapping[str, Any] = field(default_factory=dict)
     #: ``spec.paramsSchema``: the params' JSON Schema as written (None: inferred from
     #: ``params``, :mod:`manifest_lint.policy.params`).
@@ -261,6 +264,7 @@ class _Reader:
         self.only_keys(
             spec,
             (
+                "enabled",
                 "severity",
                 "scope",
                 "params",
@@ -277,6 +281,9 @@ class _Reader:
                 severity = Severity.parse(self.string(spec, "severity", "spec"))
             except ValueError as exc:
                 raise self.error(str(exc), *spec.value_position("severity")) from None
+        enabled = spec.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise self.error("spec.enabled must be true or false", *spec.value_position("enabled"))
         scope = self.string(spec, "scope", "spec") or "image"
         if scope not in SCOPES:
             raise self.error(
@@ -320,6 +327,7 @@ class _Reader:
             help_uri=self.help_uri(meta),
             severity=severity,
             scope=scope,
+            enabled=enabled,
             params=plain(params),
             params_schema=None if schema is None else plain(schema),
             match_conditions=self.named_list(spec, "matchConditions"),

@@ -58,3 +58,20 @@ def needs_configs(policies: Sequence[Policy]) -> bool:
         if any("config" in t for t in texts):
             return True
     return False
+
+
+_SUPPLY_CHAIN = re.compile(r"referrers|signatures|attestations|statements")
+
+
+def needs_supply_chain(policies: Sequence[Policy]) -> bool:
+    """Whether any policy may read what refers to the image (``referrers``,
+    ``signatures``, ``attestations``): any expression, messages included, naming one,
+    even inside a string. When none does, no referrer is asked for
+    (docs/supply-chain.md)."""
+    for policy in policies:
+        texts = _decisive(policy) + [
+            v.message_expression.text for v in policy.validations if v.message_expression
+        ]
+        if any(_SUPPLY_CHAIN.search(t) for t in texts):
+            return True
+    return False

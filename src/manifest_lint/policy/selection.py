@@ -63,7 +63,12 @@ def resolve_policies(
     resolved: list[Resolved] = []
     for name, policy in by_name.items():
         found = config.policies.get(name)
-        enabled = name in wanted if wanted else found is None or found.enabled is not False
+        if wanted:
+            enabled = name in wanted
+        elif found is not None and found.enabled is not None:
+            enabled = found.enabled
+        else:
+            enabled = policy.enabled  # (spec.enabled: the policy's own default)
         sources: list[Given] = []
         if found is not None:
             sources.append(Given(found.params, config.path, found.line, found.param_lines))

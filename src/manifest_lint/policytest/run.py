@@ -19,7 +19,7 @@ from manifest_lint.image.reference import parse_reference
 from manifest_lint.policy.compile import compile_policies
 from manifest_lint.policy.evaluate import evaluate
 from manifest_lint.policy.files import Policy, load_policies
-from manifest_lint.policy.needs import needs_configs
+from manifest_lint.policy.needs import needs_configs, needs_supply_chain
 from manifest_lint.policy.params import Given, apply_params
 from manifest_lint.policy.waivers import apply_waivers
 from manifest_lint.policytest.files import Case, PolicyTestFile
@@ -112,6 +112,7 @@ def run_file(test: PolicyTestFile, engine: Engine) -> FileResult:
         test.now,
         concurrency=1,
         configs=needs_configs(policies),
+        supply_chain=needs_supply_chain(policies),
         # (spec.exceptions are applied by _findings, to the reference as written.)
     )
     verdicts = []

@@ -16,6 +16,7 @@ from manifest_lint.image.reference import Reference
 
 if TYPE_CHECKING:
     from manifest_lint.image.model import Descriptor
+    from manifest_lint.image.supply_chain import Referrer
     from manifest_lint.sources.registry.registries import Registries
 
 
@@ -83,6 +84,20 @@ class CacheControls(Protocol):
         """Called after :class:`~manifest_lint.errors.NotLocal`, before the image is read
         again with requests: per-reference deadlines count from now, since the reference
         waited its turn."""
+
+
+@runtime_checkable
+class Referrers(Protocol):
+    """A :class:`Source` that can say what refers to a digest of its image, and read the
+    (larger) blobs of attestations. Optional: a source without it has no supply chain
+    (docs/supply-chain.md); the registry and OCI layout sources have one."""
+
+    def referrers(self, digest: str) -> tuple[Referrer, ...]:
+        """What refers to ``digest``: from the referrers API (``api``) or its fallback
+        tag (``tag``), and cosign's tags (``cosign-tag``), each a manifest descriptor."""
+
+    def fetch_blob(self, descriptor: Descriptor, *, limit: int) -> bytes:
+        """A blob of at most ``limit`` bytes (a statement); callers verify it."""
 
 
 def is_local(source: Source) -> bool:

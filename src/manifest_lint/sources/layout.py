@@ -10,11 +10,13 @@ path, or a link where a blob should be, is refused whole.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tarfile
 import threading
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from manifest_lint.errors import LayoutError, TooLargeError
 from manifest_lint.image import media_types as mt
@@ -25,6 +27,9 @@ from manifest_lint.image.model import Descriptor, Index
 from manifest_lint.image.reference import Reference
 from manifest_lint.sources.base import Fetched
 from manifest_lint.sources.load import check_size, verify
+
+if TYPE_CHECKING:
+    from manifest_lint.image.supply_chain import Referrer
 
 SUPPORTED_LAYOUT_MAJOR = "1"
 
@@ -160,6 +165,17 @@ def _only_whole_exists(reference: Reference) -> bool:
     )
 
 
+_REFERRER_TAG = re.compile(r"[a-z0-9]+-[a-f0-9]{32,}(\.(sig|att|sbom))?")
+
+
+_COSIGN_KINDS = ("sig", "att", "sbom")
+
+
+def is_referrer_tag(name: str) -> bool:
+    """``sha256-<hex>`` (the referrers fallback tag) or cosign's ``.sig``/``.att``/``.sbom``."""
+    return _REFERRER_TAG.fullmatch(name) is not None
+
+
 def blob_path(digest: str) -> str:
     parsed = Digest.parse(digest)
     return f"blobs/{parsed.algorithm}/{parsed.encoded}"
@@ -233,7 +249,8 @@ class LayoutSource:
         if ref.tag:
             chosen = self._tagged(entries, ref.tag)
         else:
-            chosen = list(entries)
+            # (The referrers fallback tag and cosign's tags are not images of their own.)
+            chosen = [e for e, n in zip(entries, names, strict=True) if not is_referrer_tag(n)]
             if len(chosen) > 1:
                 available = ", ".join(sorted({n for n in names if n})) or "none"
                 raise LayoutError(
@@ -282,3 +299,35 @@ class LayoutSource:
         except DigestFormatError as exc:  # pragma: no cover - descriptors are validated
             raise LayoutError(f"{self.what}: {exc}", path=self.path) from exc
         return self._files.read(relpath, MAX_DOCUMENT_SIZE)
+
+    # -- what refers to the image (sources.base.Referrers) ------------------------------
+    def referrers(self, digest: str) -> tuple[Referrer, ...]:
+        """What ``index.json`` tags for ``digest``: the referrers fallback index
+        (``sha256-<hex>``) and cosign's tags (``.sig``, ``.att``, ``.sbom``), as
+        ``record`` writes them and ``oras``/``cosign`` keep them in a layout."""
+        from manifest_lint.image.supply_chain import COSIGN_KIND, COSIGN_TAG, TAG, Referrer
+
+        tag = digest.replace(":", "-", 1)
+        found: list[Referrer] = []
+        cosign: list[Referrer] = []
+        for entry in self.index().manifests:
+            name = entry.annotations.get(mt.REF_NAME_ANNOTATION, "")
+            if name == tag:
+                what = f"{self.what} referrers of {digest} (tag {tag})"
+                check_size(entry, what)
+                data = self._files.read(blob_path(entry.digest), MAX_DOCUMENT_SIZE)
+                verify(data, entry, what)
+                index = Index.from_json(
+                    data, digest=entry.digest, media_type=mt.OCI_INDEX, what=what
+                )
+                found.extend(Referrer(d, TAG, digest) for d in index.manifests)
+            elif name.startswith(f"{tag}.") and name[len(tag) + 1 :] in _COSIGN_KINDS:
+                kind = name[len(tag) + 1 :]
+                plain = entry._replace(annotations={COSIGN_KIND: kind})
+                cosign.append(Referrer(plain, COSIGN_TAG, digest))
+        # (In the order a registry source finds them: the listed ones, then .sig, .att, .sbom.)
+        cosign.sort(key=lambda r: _COSIGN_KINDS.index(r.kind))
+        return (*found, *cosign)
+
+    def fetch_blob(self, descriptor: Descriptor, *, limit: int) -> bytes:
+        return self._files.read(blob_path(descriptor.digest), limit)

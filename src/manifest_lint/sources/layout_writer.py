@@ -13,13 +13,18 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manifest_lint.errors import UsageError
 from manifest_lint.image import media_types as mt
 from manifest_lint.image.digest import Digest
+from manifest_lint.image.supply_chain import COSIGN_TAG
 from manifest_lint.sources.layout import SUPPORTED_LAYOUT_MAJOR, blob_path
 from manifest_lint.sources.recording import Recording
+
+if TYPE_CHECKING:
+    from manifest_lint.image.model import Descriptor
+    from manifest_lint.image.supply_chain import Referrer
 
 #: ``index.json`` annotation saying that the layout holds no layer blobs.
 LAYERS_ANNOTATION = "dev.manifest-lint.layers"
@@ -93,15 +98,45 @@ class LayoutWriter:
             if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
                 continue
             _write_atomic(path, data)
-        self.entries = [e for e in self.entries if _name(e) != recording.name]
+        self._name(recording.name, recording.media_type, recording.digest, recording.size)
+        for digest, found in sorted(recording.referrers.items()):
+            self._referrers(digest, found)
+
+    def _name(self, name: str, media_type: str, digest: str, size: int) -> None:
+        """Name a manifest in the entries (replacing any entry of the same name)."""
+        self.entries = [e for e in self.entries if _name(e) != name]
         self.entries.append(
             {
-                "mediaType": recording.media_type,
-                "digest": recording.digest,
-                "size": recording.size,
-                "annotations": {mt.REF_NAME_ANNOTATION: recording.name},
+                "mediaType": media_type,
+                "digest": digest,
+                "size": size,
+                "annotations": {mt.REF_NAME_ANNOTATION: name},
             }
         )
+
+    def _referrers(self, digest: str, found: tuple[Referrer, ...]) -> None:
+        """What refers to ``digest``, as a registry without the referrers API keeps it:
+        the fallback tag ``sha256-<hex>`` (an index of the referrers) and cosign's
+        ``sha256-<hex>.sig``/``.att``/``.sbom`` tags (``LayoutSource.referrers``)."""
+        tag = digest.replace(":", "-", 1)
+        listed = [r.descriptor for r in found if r.source != COSIGN_TAG]
+        if listed:
+            index = _json_bytes(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": mt.OCI_INDEX,
+                    "manifests": [_descriptor(d) for d in listed],
+                }
+            )
+            index_digest = str(Digest.of(index))
+            _write_atomic(self.root / blob_path(index_digest), index)
+            self._name(tag, mt.OCI_INDEX, index_digest, len(index))
+        for referrer in found:
+            if referrer.source == COSIGN_TAG:
+                d = referrer.descriptor
+                self._name(
+                    f"{tag}.{referrer.kind}", d.media_type or mt.OCI_MANIFEST, d.digest, d.size
+                )
 
     def finish(self) -> None:
         """Write ``oci-layout`` and ``index.json`` (entries sorted by name, then digest)."""
@@ -127,3 +162,12 @@ def _name(entry: dict[str, Any]) -> str:
 def _sort_key(entry: dict[str, Any]) -> tuple[str, str]:
     digest = entry.get("digest")
     return _name(entry), digest if isinstance(digest, str) else ""
+
+
+def _descriptor(d: Descriptor) -> dict[str, Any]:
+    out: dict[str, Any] = {"mediaType": d.media_type, "digest": d.digest, "size": d.size}
+    if d.artifact_type:
+        out["artifactType"] = d.artifact_type
+    if d.annotations:
+        out["annotations"] = dict(sorted(d.annotations.items()))
+    return out

@@ -3,25 +3,30 @@
 :class:`RecordingSource` wraps any :class:`~manifest_lint.sources.base.Source` and keeps
 the bytes of what :mod:`manifest_lint.sources.load` asks it for; :func:`record_image`
 reads the image through it (so every document is verified against its descriptor
-exactly as a lint verifies it), then the attestation manifests and their configs, which
-a lint does not read. Layer blobs are never asked for.
+exactly as a lint verifies it), then the attestation manifests and their configs, and
+what refers to the image (``sources.supply_chain``) with every referrer's manifest.
+Layer blobs of the image are never asked for.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from manifest_lint.errors import ContentError
 from manifest_lint.image import media_types as mt
-from manifest_lint.sources.base import Fetched, Source
+from manifest_lint.image.limits import MAX_STATEMENT_SIZE
+from manifest_lint.sources.base import Fetched, Referrers, Source
 from manifest_lint.sources.load import check_size, load_image, read_manifest, verify
+from manifest_lint.sources.supply_chain import read_supply_chain
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from manifest_lint.image.model import Descriptor
     from manifest_lint.image.reference import Reference
+    from manifest_lint.image.supply_chain import Referrer
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,9 @@ class Recording:
     digest: str
     size: int
     blobs: dict[str, bytes]
+    #: What refers to the image's digests, as found (written as the referrers fallback
+    #: tag and cosign's tags, so a lint of the recording finds the same).
+    referrers: dict[str, tuple[Referrer, ...]] = field(default_factory=dict)
 
 
 class RecordingSource:
@@ -47,6 +55,7 @@ class RecordingSource:
         self._lock = threading.Lock()
         self.top: Fetched | None = None
         self.blobs: dict[str, bytes] = {}
+        self.found: dict[str, tuple[Referrer, ...]] = {}
 
     def resolve(self) -> Fetched:
         self.top = self._source.resolve()
@@ -63,6 +72,21 @@ class RecordingSource:
     def close(self) -> None:
         self._source.close()
 
+    def referrers(self, digest: str) -> tuple[Referrer, ...]:
+        found = self._source.referrers(digest) if isinstance(self._source, Referrers) else ()
+        with self._lock:
+            self.found[digest] = found
+        return found
+
+    def fetch_blob(self, descriptor: Descriptor, *, limit: int) -> bytes:
+        if isinstance(self._source, Referrers):
+            data = self._source.fetch_blob(descriptor, limit=limit)
+        else:
+            data = self._source.fetch(descriptor, manifest=False)
+        with self._lock:
+            self.blobs[descriptor.digest] = data
+        return data
+
 
 def record_name(reference: Reference, digest: str) -> str:
     """The ``org.opencontainers.image.ref.name`` a recorded reference gets (docs/recording.md).
@@ -77,16 +101,30 @@ def record_name(reference: Reference, digest: str) -> str:
 
 
 def record_image(
-    reference: Reference, source: Source, *, executor: Executor | None = None
+    reference: Reference,
+    source: Source,
+    *,
+    executor: Executor | None = None,
+    statement_limit: int = MAX_STATEMENT_SIZE,
 ) -> Recording:
     """Read the image ``reference`` names from ``source`` and keep what policies read:
-    the index or manifest, every platform manifest, every config, and the attestation
-    manifests with their configs; every document verified against its descriptor."""
+    the index or manifest, every platform manifest, every config, the attestation
+    manifests with their configs and statements, and what refers to the image (every
+    referrer's manifest, signatures' and attestations' included); every document
+    verified against its descriptor."""
     recorder = RecordingSource(source)
     image = load_image(reference, recorder, configs=True, executor=executor)
     name = str(reference)
     for attestation in image.attestations:
         _record_attestation(recorder, attestation.descriptor, name)
+    chain = read_supply_chain(recorder, image, limit=statement_limit)
+    if chain.errors:
+        raise ContentError("; ".join(chain.errors))
+    for found in recorder.found.values():
+        for referrer in found:
+            if referrer.descriptor.digest not in recorder.blobs:
+                what = f"{name} referrer {referrer.descriptor.digest}"
+                read_manifest(recorder, referrer.descriptor, what)
     top = recorder.top
     assert top is not None  # (load_image resolved it)
     return Recording(
@@ -95,6 +133,7 @@ def record_image(
         top.digest,
         len(top.data),
         dict(sorted(recorder.blobs.items())),
+        dict(recorder.found),
     )
 
 

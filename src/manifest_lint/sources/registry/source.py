@@ -20,6 +20,7 @@ from manifest_lint.sources.load import verify
 if TYPE_CHECKING:
     from manifest_lint.image.model import Descriptor
     from manifest_lint.image.reference import Reference
+    from manifest_lint.image.supply_chain import Referrer
     from manifest_lint.sources.cache import Cache, Entry
     from manifest_lint.sources.registry.client import RegistryClient
 
@@ -172,6 +173,90 @@ class RegistrySource:
 
         data = self.client.once((self.reference.repository, descriptor.digest), get)
         self._keep(descriptor.digest, data)
+        return data
+
+    # -- what refers to the image (sources.base.Referrers) ------------------------------
+    def _tag(self, tag: str, what: str) -> Fetched | None:
+        """The manifest a tag names, or None when there is no such tag. With a cache it
+        is resolved by ``HEAD`` and read from the cache by digest when there."""
+        repository = self.reference.repository
+        try:
+            if self.cache is not None:
+                head = self.client.head_manifest(repository, tag, what=what, deadline=self.deadline)
+                if head is not None:
+                    return self._by_digest(head.digest, head.media_type, what)
+            fetched = self.client.get_manifest(repository, tag, what=what, deadline=self.deadline)
+        except NotFoundError:
+            return None
+        self._keep(fetched.digest, fetched.data)
+        return fetched
+
+    def referrers(self, digest: str) -> tuple[Referrer, ...]:
+        from manifest_lint.image.model import Descriptor, Index
+        from manifest_lint.image.supply_chain import API, COSIGN_KIND, COSIGN_TAG, TAG, Referrer
+        from manifest_lint.sources.registry.referrers import get_referrers
+
+        what = f"{self.what} referrers of {digest}"
+        tag = digest.replace(":", "-", 1)
+        found: list[Referrer] = []
+        listed = get_referrers(
+            self.client, self.reference.repository, digest, what=what, deadline=self.deadline
+        )
+        if listed is not None:
+            found.extend(Referrer(d, API, digest) for d in listed)
+        else:
+            fallback = self._tag(tag, f"{what} (fallback tag {tag})")
+            if fallback is not None:
+                index = Index.from_json(
+                    fallback.data,
+                    digest=fallback.digest,
+                    media_type=fallback.media_type,
+                    what=f"{what} (fallback tag {tag})",
+                )
+                found.extend(Referrer(d, TAG, digest) for d in index.manifests)
+        for kind in ("sig", "att", "sbom"):
+            try:
+                head = self.client.head_manifest(
+                    self.reference.repository,
+                    f"{tag}.{kind}",
+                    what=f"{what} (cosign tag {tag}.{kind})",
+                    deadline=self.deadline,
+                )
+            except NotFoundError:
+                continue
+            if head is None:  # no Docker-Content-Digest: read the tag itself
+                fetched = self._tag(f"{tag}.{kind}", f"{what} (cosign tag {tag}.{kind})")
+                if fetched is None:
+                    continue
+                head = Descriptor(fetched.media_type, fetched.digest, len(fetched.data))
+            found.append(
+                Referrer(head._replace(annotations={COSIGN_KIND: kind}), COSIGN_TAG, digest)
+            )
+        return tuple(found)
+
+    def fetch_blob(self, descriptor: Descriptor, *, limit: int) -> bytes:
+        """A blob up to ``limit`` bytes, verified; kept in the cache as its own entry (a
+        statement can be larger than an image's entry should grow)."""
+        what = f"{self.what} blob {descriptor.digest}"
+        if self.cache is not None:
+            cached = self.cache.get(descriptor.digest)
+            if cached is not None:
+                return cached
+
+        def get() -> bytes:
+            data = self.client.get_blob(
+                self.reference.repository,
+                descriptor,
+                what=what,
+                limit=limit,
+                deadline=self.deadline,
+            )
+            verify(data, descriptor, what)
+            return data
+
+        data = self.client.once((self.reference.repository, descriptor.digest), get)
+        if self.cache is not None:
+            self.cache.put(descriptor.digest, data)
         return data
 
 
