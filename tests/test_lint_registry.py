@@ -359,7 +359,8 @@ def test_an_empty_refs_file_is_a_usage_error(
     run = lint(capsys, "--refs-file", str(refs))
     assert (run.code, run.err) == (
         2,
-        "manifest-lint: error: no image references given (REF..., or --refs-file FILE)\n",
+        "manifest-lint: error: no image references given "
+        "(REF..., --refs-file FILE, or --catalog REGISTRY)\n",
     )
     run = lint(capsys, "--refs-file", str(tmp_path / "missing.txt"))
     assert run.code == 2

@@ -251,6 +251,7 @@ def test_json_has_the_documented_fields() -> None:
         "tool",
         "failOn",
         "celBackend",
+        "policySet",
         "policies",
         "results",
         "summary",
@@ -429,3 +430,22 @@ def test_junit_with_fail_on_info_fails_every_violation() -> None:
     _, suites = read_junit(render(JunitReporter, run=run))
     case = suites[0].case("pinned-digest")
     assert (case.kind, case.type) == ("failure", "policy-violation.warning")
+
+
+def test_jsonl_is_a_header_a_line_per_result_and_a_summary() -> None:
+    from manifest_lint.reporters.jsonl import JsonlReporter, read_lines
+
+    lines = render(JsonlReporter).splitlines()
+    values = [json.loads(line) for line in lines]
+    assert list(values[0]) == ["header"]
+    assert values[0]["header"] == {
+        k: v
+        for k, v in json.loads(render(JsonReporter)).items()
+        if k not in ("results", "summary", "unusedExceptions")
+    }
+    assert list(values[-1]) == ["summary", "unusedExceptions"]
+    results = values[1:-1]
+    assert results == json.loads(render(JsonReporter))["results"]
+    done, policy_sets = read_lines([*lines, lines[1][:10]])
+    assert done == {r["reference"] for r in results}
+    assert policy_sets == {values[0]["header"]["policySet"]}

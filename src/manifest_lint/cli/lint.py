@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import TextIO
 
 from manifest_lint import __version__
 from manifest_lint.cel.base import CelBackend
+from manifest_lint.cli.audit import Audit, policy_set
+from manifest_lint.cli.catalog import Catalogs
 from manifest_lint.cli.exit_codes import ExitCode
 from manifest_lint.cli.options import cache_option, param_overrides, registry_options
 from manifest_lint.cli.outputs import open_outputs, requested_outputs
@@ -30,6 +33,7 @@ from manifest_lint.policy.compile import compile_policies
 from manifest_lint.policy.needs import needs_configs, needs_supply_chain
 from manifest_lint.policy.selection import resolve_policies
 from manifest_lint.reporters import RunInfo
+from manifest_lint.reporters.jsonl import JsonlReporter
 from manifest_lint.results import Severity, Summary
 from manifest_lint.runner import Plan, run
 from manifest_lint.sources.registry.registries import Registries
@@ -75,6 +79,18 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
 
         write_config(out, args, config, fail_on, backend_name, policies, waivers)
         return ExitCode.OK
+    audit = Audit(args, os.environ)
+    catalogs = Catalogs(
+        args.catalog,
+        include=args.include,
+        exclude=args.exclude,
+        tag_pattern=args.tag_pattern,
+        page_size=args.catalog_page_size,
+    )
+    if args.catalog and args.offline:
+        raise UsageError("--catalog asks the registry for its repositories: not with --offline")
+    fingerprint = policy_set(policies, fail_on)
+    audit.check_policy_set(fingerprint)
     compiled = compile_policies(policies, backend, host.functions(), share=not args.offline)
     targets = read_targets(args, scan_targets(args.files, args.max_file_size) if scan else [])
     # Inline exceptions (# manifest-lint ignore=) follow the same rules as the others.
@@ -93,6 +109,8 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
         cel_backend=backend_name,
         tty=out.isatty(),
         quiet=args.quiet,
+        policy_set=fingerprint,
+        shard=audit.info(),
     )
     plan = Plan(
         compiled,
@@ -110,20 +128,34 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
     )
 
     files = open_outputs([path for _name, path in outputs])
+    jsonl, own_jsonl = audit.open_jsonl(out)
     ok = False
     try:
         on_stdout = [args.format] + (["github"] if github and args.format != "github" else [])
+        if args.jsonl == "-":
+            on_stdout = []  # (standard output is the JSONL report's)
         reporters = [reporter_factories[name](out, run_info) for name in on_stdout]
         reporters += [
             reporter_factories[name](file.stream, run_info)
             for file, (name, _path) in zip(files, outputs, strict=True)
         ]
+        if jsonl is not None:
+            reporters.append(JsonlReporter(jsonl, run_info))
         with registries:
-            summary = run(plan, targets, registries, reporters)
+            listed = catalogs.targets(registries) if args.catalog else iter(())
+            chosen = audit.select(chain(targets, listed), sources)
+            summary = run(plan, chosen, registries, reporters)
         ok = True
     finally:
         for file in files:
             file.close(keep=ok)
+        if own_jsonl and jsonl is not None:
+            jsonl.close()  # (kept either way: each line it holds is a finished result)
+    if args.catalog and not targets and catalogs.listed == 0:
+        raise UsageError(
+            f"nothing to check: --catalog {', '.join(args.catalog)} listed no reference "
+            "(with the --include, --exclude and --tag-pattern given)"
+        )
     code = _exit_code(summary)
     if code is ExitCode.OK and args.fail_on_unused_exceptions and summary.unused_exceptions:
         return ExitCode.POLICY_FAILED

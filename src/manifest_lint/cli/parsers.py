@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from manifest_lint import __version__
+from manifest_lint.cli.audit import add_audit_options
 from manifest_lint.cli.exit_codes import EXIT_CODES_HELP
 from manifest_lint.cli.sizes import add_statement_size_option, file_size
 from manifest_lint.errors import UsageError
@@ -314,6 +315,7 @@ def build_lint_parser(
         "e.g. 2025-06-01T12:00:00Z",
     )
     add_statement_size_option(run)
+    add_audit_options(parser)
     add_registry_options(parser)
     add_plugin_options(parser)
     return parser

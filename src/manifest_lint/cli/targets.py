@@ -99,10 +99,12 @@ def read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
             if text:
                 column = len(line) - len(line.lstrip()) + 1
                 targets.append(Target(text, Location(path, number, column)))
-    if not targets and not getattr(args, "files", None):
+    if not targets and not getattr(args, "files", None) and not getattr(args, "catalog", None):
         if hasattr(args, "files"):  # scan
             raise UsageError("scan: no files given (FILE..., or --ref REF, --refs-file FILE)")
-        raise UsageError("no image references given (REF..., or --refs-file FILE)")
+        raise UsageError(
+            "no image references given (REF..., --refs-file FILE, or --catalog REGISTRY)"
+        )
     return found + _first_occurrences(targets[len(found) :])
 
 

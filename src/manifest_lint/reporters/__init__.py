@@ -3,9 +3,9 @@ the end; it writes to the stream it was given (stdout or a file the CLI opened).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from manifest_lint.results import PolicyInfo, ReferenceResult, Severity, Summary
 
@@ -22,6 +22,11 @@ class RunInfo:
     tty: bool = False
     #: ``--quiet``: the text report shows only violations and errors (and the summary).
     quiet: bool = False
+    #: A fingerprint of the enabled policies, their params and ``--fail-on``
+    #: (``sha256:...``): reports of runs that checked with the same set say the same.
+    policy_set: str = ""
+    #: ``--shard K/N``: ``{"index": K, "total": N, "by": "repository"}``, or None.
+    shard: Mapping[str, Any] | None = None
 
 
 class Reporter(Protocol):

@@ -61,29 +61,52 @@ def result_json(result: ReferenceResult, fail_on: Severity) -> dict[str, Any]:
     }
 
 
+def header_json(run: RunInfo) -> dict[str, Any]:
+    """What the JSON report says before its results (the JSONL report's first line)."""
+    header: dict[str, Any] = {
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "manifest-lint", "version": run.version},
+        "failOn": str(run.fail_on),
+        "celBackend": run.cel_backend,
+        "policySet": run.policy_set,
+        "policies": [
+            {
+                "name": p.name,
+                "description": p.description,
+                "severity": str(p.severity),
+                "scope": p.scope,
+                "source": p.source,
+                "helpUri": p.help_uri,
+            }
+            for p in run.policies
+        ],
+    }
+    if run.shard is not None:
+        header["shard"] = dict(run.shard)
+    return header
+
+
+def summary_json(summary: Summary) -> dict[str, Any]:
+    counts = {str(outcome): n for outcome, n in summary.counts.items()}
+    return {
+        "references": summary.references,
+        **counts,
+        "blockingFailures": summary.blocking_failures,
+        "belowFailOn": summary.warnings,
+        "invalidReferences": summary.invalid_references,
+        "outcomes": {str(outcome): n for outcome, n in summary.outcomes.items()},
+        "registries": summary.registries,
+        "cache": summary.cache,
+        "evaluationSeconds": round(summary.evaluation_seconds, 6),
+    }
+
+
 class JsonReporter:
     def __init__(self, stream: TextIO, run: RunInfo) -> None:
         self.stream = stream
         self.fail_on = run.fail_on
         self.first = True
-        header = {
-            "version": SCHEMA_VERSION,
-            "tool": {"name": "manifest-lint", "version": run.version},
-            "failOn": str(run.fail_on),
-            "celBackend": run.cel_backend,
-            "policies": [
-                {
-                    "name": p.name,
-                    "description": p.description,
-                    "severity": str(p.severity),
-                    "scope": p.scope,
-                    "source": p.source,
-                    "helpUri": p.help_uri,
-                }
-                for p in run.policies
-            ],
-        }
-        text = json.dumps(header, indent=2, ensure_ascii=False)
+        text = json.dumps(header_json(run), indent=2, ensure_ascii=False)
         # Open the results list inside the header object; closed in finish().
         # Every string keeps its exact value; json_text writes the characters a terminal
         # would obey as \u escapes (reporters/escape.py).
@@ -101,18 +124,7 @@ class JsonReporter:
         self.stream.write(sep + "    " + json_text(body))
 
     def finish(self, summary: Summary) -> None:
-        counts = {str(outcome): n for outcome, n in summary.counts.items()}
-        tail = {
-            "references": summary.references,
-            **counts,
-            "blockingFailures": summary.blocking_failures,
-            "belowFailOn": summary.warnings,
-            "invalidReferences": summary.invalid_references,
-            "outcomes": {str(outcome): n for outcome, n in summary.outcomes.items()},
-            "registries": summary.registries,
-            "cache": summary.cache,
-            "evaluationSeconds": round(summary.evaluation_seconds, 6),
-        }
+        tail = summary_json(summary)
         body = json_text(json.dumps(tail, indent=2, ensure_ascii=False)).replace("\n", "\n  ")
         unused = [waiver_json(w) for w in summary.unused_exceptions]
         listed = json_text(json.dumps(unused, indent=2, ensure_ascii=False)).replace("\n", "\n  ")

@@ -96,6 +96,12 @@ class TextReporter:
             more = f"; and {count - _SHOWN} more (all without -q)" if count > _SHOWN else ""
             self.stream.write(escape(f"{count} skipped, not checked: {shown}{more}") + "\n")
         self.stream.write("\n".join(summary.lines()) + "\n")
+        if self.run.shard is not None:
+            shard = self.run.shard
+            self.stream.write(
+                f"shard {shard['index']}/{shard['total']} (by {shard['by']}): "
+                f"{summary.references} of the references\n"
+            )
         for waiver in summary.unused_exceptions:
             self.stream.write(
                 escape(f"unused exception: {waiver.name} ({waiver.source}) matched nothing") + "\n"
