@@ -8,10 +8,11 @@ import argparse
 import hashlib
 import json
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from manifest_lint.cli.shards import BY, Shard, find_shard, in_shard
+from manifest_lint.cli.shards import BY, Shard, find_shard, in_shard_one
 from manifest_lint.errors import UsageError
 
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ class Audit:
         if args.resume == "-":
             raise UsageError("--resume needs a file, not '-'")
         self.done: set[str] = set()
+        #: Positions of the targets yielded and not yet reported (JsonlReporter pops them).
+        self.positions: deque[int] = deque()
         self._policy_sets: set[str] = set()
         if self.resume:
             self._read_resumed(self.resume)
@@ -158,9 +161,17 @@ class Audit:
     def select(
         self, targets: Iterable[Target], sources: Mapping[str, SourceOpener]
     ) -> Iterator[Target]:
-        """The targets this run checks: its shard's, minus those already done."""
-        chosen = in_shard(targets, self.shard, sources) if self.shard else iter(targets)
-        return (t for t in chosen if t.reference not in self.done)
+        """The targets this run checks: its shard's, minus those already done. Each
+        one's position in the whole input (every shard's) is queued in ``positions``
+        for the JSONL lines, which ``merge`` orders by."""
+        for position, target in enumerate(targets):
+            if self.shard is not None and not in_shard_one(target, self.shard, sources):
+                continue
+            if target.reference in self.done:
+                continue
+            if self.jsonl is not None:
+                self.positions.append(position)
+            yield target
 
     def open_jsonl(self, out: TextIO) -> tuple[TextIO | None, bool]:
         """The stream the JSONL lines go to (None without ``--jsonl``), and whether

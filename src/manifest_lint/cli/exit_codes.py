@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from manifest_lint.results import Summary
 
 
 class ExitCode(enum.IntEnum):
@@ -26,3 +30,14 @@ exit codes:
   3  could not evaluate something (registry unreachable, auth refused, broken image;
      inspect: the image has no platform --platform names)
 """
+
+
+def exit_code(summary: Summary) -> ExitCode:
+    """A run's exit code from its summary: 2 beats 3, and 3 beats 1."""
+    if summary.invalid_references:
+        return ExitCode.USAGE_ERROR
+    if summary.errors:
+        return ExitCode.EVALUATION_ERROR
+    if summary.blocking_failures:
+        return ExitCode.POLICY_FAILED
+    return ExitCode.OK

@@ -14,7 +14,7 @@ from manifest_lint import __version__
 from manifest_lint.cel.base import CelBackend
 from manifest_lint.cli.audit import Audit, policy_set
 from manifest_lint.cli.catalog import Catalogs
-from manifest_lint.cli.exit_codes import ExitCode
+from manifest_lint.cli.exit_codes import ExitCode, exit_code
 from manifest_lint.cli.options import cache_option, param_overrides, registry_options
 from manifest_lint.cli.outputs import open_outputs, requested_outputs
 from manifest_lint.cli.parsers import blocked_plugins, build_lint_parser
@@ -34,7 +34,7 @@ from manifest_lint.policy.needs import needs_configs, needs_supply_chain
 from manifest_lint.policy.selection import resolve_policies
 from manifest_lint.reporters import RunInfo
 from manifest_lint.reporters.jsonl import JsonlReporter
-from manifest_lint.results import Severity, Summary
+from manifest_lint.results import Severity
 from manifest_lint.runner import Plan, run
 from manifest_lint.sources.registry.registries import Registries
 
@@ -140,7 +140,7 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
             for file, (name, _path) in zip(files, outputs, strict=True)
         ]
         if jsonl is not None:
-            reporters.append(JsonlReporter(jsonl, run_info))
+            reporters.append(JsonlReporter(jsonl, run_info, audit.positions))
         with registries:
             listed = catalogs.targets(registries) if args.catalog else iter(())
             chosen = audit.select(chain(targets, listed), sources)
@@ -156,7 +156,7 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
             f"nothing to check: --catalog {', '.join(args.catalog)} listed no reference "
             "(with the --include, --exclude and --tag-pattern given)"
         )
-    code = _exit_code(summary)
+    code = exit_code(summary)
     if code is ExitCode.OK and args.fail_on_unused_exceptions and summary.unused_exceptions:
         return ExitCode.POLICY_FAILED
     return code
@@ -168,13 +168,3 @@ def _backend(host: PluginHost, asked: str | None, config: Config) -> tuple[str, 
     if name not in backends:
         raise UsageError(f"unknown CEL backend {name!r} (available: {', '.join(sorted(backends))})")
     return name, backends[name]()
-
-
-def _exit_code(summary: Summary) -> ExitCode:
-    if summary.invalid_references:
-        return ExitCode.USAGE_ERROR
-    if summary.errors:
-        return ExitCode.EVALUATION_ERROR
-    if summary.blocking_failures:
-        return ExitCode.POLICY_FAILED
-    return ExitCode.OK

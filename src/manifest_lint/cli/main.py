@@ -65,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from manifest_lint.cli.policies import policies_command
 
             return policies_command(args_list, out)
+        if command == "merge":
+            from manifest_lint.cli.merge import merge_command
+
+            return merge_command(args_list, out)
         if command == "test":
             from manifest_lint.cli.policytests import policytests_command
 

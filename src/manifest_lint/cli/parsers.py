@@ -148,6 +148,7 @@ commands:
   manifest-lint policies           list the policies a run would know, as configured
   manifest-lint policies check FILE...  load and compile policy files, lint nothing
   manifest-lint test [PATH...]     run policy tests (*.policytest.yaml)
+  manifest-lint merge FILE...      merge the reports of a sharded run into one
 """
 
 
@@ -322,7 +323,7 @@ def build_lint_parser(
 
 
 #: The subcommands; any other first word is an image reference of the default command.
-COMMANDS = ("scan", "inspect", "record", "plugins", "policies", "test")
+COMMANDS = ("scan", "inspect", "record", "plugins", "policies", "test", "merge")
 
 
 def split_command(argv: Sequence[str]) -> tuple[str, list[str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from manifest_lint.errors import InvalidReferenceError, UsageError
@@ -90,11 +90,6 @@ def shard_of(key: str, total: int) -> int:
     return int.from_bytes(digest[:8], "big") % total + 1
 
 
-def in_shard(
-    targets: Iterable[Target], shard: Shard, sources: Mapping[str, SourceOpener]
-) -> Iterator[Target]:
-    """The targets of ``shard``, in their order (lazily: a listing streams through)."""
-    for target in targets:
-        key = shard_key(target.reference, shard.by, sources)
-        if shard_of(key, shard.total) == shard.number:
-            yield target
+def in_shard_one(target: Target, shard: Shard, sources: Mapping[str, SourceOpener]) -> bool:
+    """Whether ``target`` belongs to ``shard``."""
+    return shard_of(shard_key(target.reference, shard.by, sources), shard.total) == shard.number

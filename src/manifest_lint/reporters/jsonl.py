@@ -11,6 +11,7 @@ those references and append to the file (docs/scale.md).
 from __future__ import annotations
 
 import json
+from collections import deque
 from typing import TextIO
 
 from manifest_lint.reporters import RunInfo
@@ -20,9 +21,13 @@ from manifest_lint.results import ReferenceResult, Summary
 
 
 class JsonlReporter:
-    def __init__(self, stream: TextIO, run: RunInfo) -> None:
+    """``positions`` (when given) holds each reported reference's position in the whole
+    input, in reporting order: written as ``position``, which ``merge`` orders by."""
+
+    def __init__(self, stream: TextIO, run: RunInfo, positions: deque[int] | None = None) -> None:
         self.stream = stream
         self.fail_on = run.fail_on
+        self.positions = positions
         self._line({"header": header_json(run)})
 
     def _line(self, value: object) -> None:
@@ -31,7 +36,13 @@ class JsonlReporter:
         self.stream.flush()
 
     def add(self, result: ReferenceResult) -> None:
-        self._line(result_json(result, self.fail_on))
+        line = result_json(result, self.fail_on)
+        for finding, found in zip(result.findings, line["findings"], strict=True):
+            if finding.waiver is not None and finding.waiver.inline:
+                found["exception"]["inline"] = True  # (for SARIF's inSource, after a merge)
+        if self.positions:
+            line["position"] = self.positions.popleft()
+        self._line(line)
 
     def finish(self, summary: Summary) -> None:
         unused = [waiver_json(w) for w in summary.unused_exceptions]
