@@ -3,6 +3,7 @@ sharding costs. Not a test. Run (Debian's docker-registry and GNU time installed
 
     .venv/bin/python -m bench.scale [--refs 200] [--small 10000] [--large 50000]
                                     [--shard-refs 10000] [--shards 3] [--repeat 3]
+                                    [--select max-layers,required-platforms]
 
 It starts the real CNCF registry on 127.0.0.1, pushes ``--refs`` multi-arch tags
 (``bench/workload.py``) and warms a cache with them. Then, each run its own process
@@ -33,6 +34,8 @@ from bench import workload
 from bench.lint import RUN_TIMEOUT, run_process
 
 TARGETS = {"rss_large_over_small": 1.20, "shards_over_whole": 1.10}
+#: The policies of every run (``--select``).
+SELECT = ["max-layers,required-platforms"]
 
 
 def _lint(
@@ -48,7 +51,7 @@ def _lint(
         "--cache-dir",
         str(cache),
         "--select",
-        "max-layers,required-platforms",
+        SELECT[0],
         "--quiet",
         *extra,
     ]
@@ -75,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shard-refs", type=int, default=10_000)
     parser.add_argument("--shards", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--select", default=SELECT[0], help="the policies of every run")
     args = parser.parse_args(argv)
+    SELECT[0] = args.select
     work = Path(tempfile.mkdtemp(prefix="manifest-lint-scale-"))
     try:
         with RegistryServer(mode="open") as registry:

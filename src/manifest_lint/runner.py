@@ -51,7 +51,7 @@ from manifest_lint.results import (
 #: How far ahead of the reference being reported a worker may start one, in
 #: multiples of ``--concurrency`` (see :func:`run`).
 AHEAD = 4
-SHARED = 10_000  # results kept for a reference written again (scan), at most
+SHARED = 1_024  # results kept for a reference written again (scan), at most
 
 
 class Target(NamedTuple):
@@ -326,7 +326,7 @@ def run(
     if plan.offline:
         # Nothing waits for a network: threads would only hand the GIL around (and
         # importing concurrent.futures, which imports logging, costs a pre-commit run).
-        done: dict[str, ReferenceResult] = {}
+        done: OrderedDict[str, ReferenceResult] = OrderedDict()  # (the last SHARED)
 
         def once(target: Target) -> ReferenceResult:
             inline.extend(target.waivers)
@@ -334,6 +334,8 @@ def run(
                 return _at(check(target, plan, registries, None), target, plan)
             if target.reference not in done:
                 done[target.reference] = check(target, plan, registries, None)
+                if len(done) > SHARED:
+                    done.popitem(last=False)
             return _at(done[target.reference], target, plan)
 
         report(once(t) for t in targets)

@@ -94,7 +94,7 @@ def lint_command(argv: Sequence[str], out: TextIO, *, scan: bool = False) -> int
     compiled = compile_policies(policies, backend, host.functions(), share=not args.offline)
     targets = read_targets(args, scan_targets(args.files, args.max_file_size) if scan else [])
     # Inline exceptions (# manifest-lint ignore=) follow the same rules as the others.
-    check_exceptions([w for t in targets for w in t.waivers], known, now, config.max_exception_days)
+    check_exceptions(targets.waivers(), known, now, config.max_exception_days)
     # Offline, nothing is fetched: the cache is neither read nor written.
     registries = Registries(registry_options(args), None if args.offline else cache_option(args))
     sources = host.sources()

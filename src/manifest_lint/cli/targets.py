@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from manifest_lint.errors import IgnoreCommentError, ManifestLintError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
+    from manifest_lint.results import Waiver
     from manifest_lint.runner import Target
     from manifest_lint.sources.base import SourceOpener
 
@@ -46,7 +47,7 @@ def scan_targets(files: Sequence[str], max_size: int | None = None) -> list[Targ
     return targets
 
 
-def asks_registries(targets: Sequence[Target], sources: Mapping[str, SourceOpener]) -> bool:
+def asks_registries(targets: Iterable[Target], sources: Mapping[str, SourceOpener]) -> bool:
     """Whether some target is a registry reference (a layout-only run reads no CAs)."""
     from manifest_lint.errors import InvalidReferenceError
     from manifest_lint.image.reference import parse_reference
@@ -77,12 +78,55 @@ def check_arguments(references: Sequence[str]) -> None:
             )
 
 
-def read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
-    from manifest_lint.results import Location
-    from manifest_lint.runner import Target
+class Targets:
+    """What a run checks, made one at a time as the run asks: scan's findings, then the
+    arguments and the ``--refs-file`` lines, each reference (as written) once, at its
+    first occurrence. The lines are kept as text, not as targets, so that a list of
+    10^5 references costs little more than its text (docs/scale.md)."""
 
+    def __init__(
+        self, found: list[Target], arguments: list[str], lines: list[str], path: str
+    ) -> None:
+        self.found = found
+        self.arguments = arguments
+        self.lines = lines
+        self.path = path
+
+    def __bool__(self) -> bool:
+        return bool(self.found or self.arguments or any(_text(line) for line in self.lines))
+
+    def __iter__(self) -> Iterator[Target]:
+        from manifest_lint.results import Location
+        from manifest_lint.runner import Target
+
+        yield from self.found
+        # A list of references is a set to check, not places to report (scan's
+        # findings are; the runner still evaluates those once).
+        seen: set[str] = set()
+        for reference in self.arguments:
+            if reference not in seen:
+                seen.add(reference)
+                yield Target(reference)
+        for number, line in enumerate(self.lines, start=1):
+            text = _text(line)
+            if text and text not in seen:
+                seen.add(text)
+                column = len(line) - len(line.lstrip()) + 1
+                yield Target(text, Location(self.path, number, column))
+
+    def waivers(self) -> list[Waiver]:
+        """The inline exceptions of scan's findings."""
+        return [w for t in self.found for w in t.waivers]
+
+
+def _text(line: str) -> str:
+    # '#' never occurs in a reference: everything after it is a comment.
+    return line.split("#", 1)[0].strip()
+
+
+def read_targets(args: argparse.Namespace, found: list[Target]) -> Targets:
     arguments = [*getattr(args, "references", ()), *args.ref]
-    targets = found + [Target(ref) for ref in arguments]
+    lines: list[str] = []
     if args.refs_file:
         try:
             if args.refs_file == "-":
@@ -92,30 +136,12 @@ def read_targets(args: argparse.Namespace, found: list[Target]) -> list[Target]:
                     lines = handle.read().splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--refs-file {args.refs_file}: cannot read: {exc}") from None
-        path = "<stdin>" if args.refs_file == "-" else args.refs_file
-        for number, line in enumerate(lines, start=1):
-            # '#' never occurs in a reference: everything after it is a comment.
-            text = line.split("#", 1)[0].strip()
-            if text:
-                column = len(line) - len(line.lstrip()) + 1
-                targets.append(Target(text, Location(path, number, column)))
+    path = "<stdin>" if args.refs_file == "-" else (args.refs_file or "")
+    targets = Targets(found, arguments, lines, path)
     if not targets and not getattr(args, "files", None) and not getattr(args, "catalog", None):
         if hasattr(args, "files"):  # scan
             raise UsageError("scan: no files given (FILE..., or --ref REF, --refs-file FILE)")
         raise UsageError(
             "no image references given (REF..., --refs-file FILE, or --catalog REGISTRY)"
         )
-    return found + _first_occurrences(targets[len(found) :])
-
-
-def _first_occurrences(targets: list[Target]) -> list[Target]:
-    """Arguments and ``--refs-file`` lines, each reference (as written) once, at its
-    first occurrence: a list of references is a set to check, not places to report
-    (``scan``'s findings are; the runner still evaluates those once)."""
-    seen: set[str] = set()
-    out = []
-    for target in targets:
-        if target.reference not in seen:
-            seen.add(target.reference)
-            out.append(target)
-    return out
+    return targets
