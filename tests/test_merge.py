@@ -151,10 +151,13 @@ def test_a_missing_or_repeated_shard_is_exit_2(
 def test_overlapping_shards_are_exit_2(
     three: list[Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first = three[0].read_text().splitlines()
-    stolen = next(line for line in first if '"reference"' in line)
-    second = three[1].read_text().splitlines()
-    three[1].write_text("\n".join([second[0], stolen, *second[1:]]) + "\n")
+    """A result of one shard copied into another. (Which shards hold results depends
+    on the registry's port, part of every key: any shard with one is the source.)"""
+    source = next(p for p in three if '"reference"' in p.read_text())
+    stolen = next(line for line in source.read_text().splitlines() if '"reference"' in line)
+    target = next(p for p in three if p != source)
+    lines = target.read_text().splitlines()
+    target.write_text("\n".join([lines[0], stolen, *lines[1:]]) + "\n")
     ran = run(capsys, "merge", *map(str, three))
     assert ran.code == 2
     assert "the shards overlap" in ran.err
