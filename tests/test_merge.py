@@ -157,10 +157,31 @@ def test_overlapping_shards_are_exit_2(
     stolen = next(line for line in source.read_text().splitlines() if '"reference"' in line)
     target = next(p for p in three if p != source)
     lines = target.read_text().splitlines()
-    target.write_text("\n".join([lines[0], stolen, *lines[1:]]) + "\n")
+    # Where its position puts it: a line out of order is another error (below).
+    position = json.loads(stolen)["position"]
+    at = 1 + sum(1 for line in lines[1:] if json.loads(line).get("position", 1e9) < position)
+    target.write_text("\n".join([*lines[:at], stolen, *lines[at:]]) + "\n")
     ran = run(capsys, "merge", *map(str, three))
     assert ran.code == 2
     assert "the shards overlap" in ran.err
+
+
+def test_a_shard_out_of_order_is_exit_2(
+    three: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Results whose positions go back (a file edited, sorted or joined with
+    another): merge reads each file once in its order, so it refuses them."""
+    shard = max(three, key=lambda p: p.read_text().count('"reference"'))
+    lines = shard.read_text().splitlines()
+    results = [n for n, line in enumerate(lines) if '"reference"' in line]
+    assert len(results) >= 2, "40 references in 3 shards: one holds two"
+    first, second = results[:2]
+    lines[first], lines[second] = lines[second], lines[first]
+    shard.write_text("\n".join(lines) + "\n")
+    ran = run(capsys, "merge", *map(str, three))
+    assert ran.code == 2
+    assert f"{shard}:{second + 1}: position" in ran.err
+    assert "was the file edited or joined with another?" in ran.err
 
 
 def test_reports_of_other_policy_sets_are_exit_2(

@@ -122,6 +122,7 @@ def _open(path: str, rank: int) -> Report:
 def _jsonl_lines(handle: TextIO, report: Report) -> Iterator[Line]:
     """The results of a JSONL report, in its order (the handle is closed by
     ``merge_command``, read or not); its summaries and exceptions kept aside."""
+    last: Line | None = None
     for number, text in enumerate(handle, start=2):
         try:
             value = json.loads(text)
@@ -141,7 +142,16 @@ def _jsonl_lines(handle: TextIO, report: Report) -> Iterator[Line]:
             position = value.get("position")
             if not isinstance(position, int):
                 raise UsageError(f"{report.path}:{number}: a result without a position")
-            yield Line(position, number, value, f"{report.path}:{number}", report)
+            if last is not None and position <= last.position:
+                # The merge below reads each file once, in its order: a file whose
+                # positions go back (edited, sorted, or two files joined) is refused.
+                raise UsageError(
+                    f"{report.path}:{number}: position {position} after {last.position} "
+                    f"(line {last.order}): a shard's results are written in the order of "
+                    "the input; was the file edited or joined with another?"
+                )
+            last = Line(position, number, value, f"{report.path}:{number}", report)
+            yield last
 
 
 def _check(reports: Sequence[Report]) -> None:
