@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers.cli import run
+from tests.helpers.cli import run, run_with_report
 from tests.helpers.fault_proxy import Fault, FaultProxy, Rule
 from tests.helpers.images import build_manifest, push
 from tests.helpers.registry_server import RegistryServer
@@ -188,6 +188,61 @@ def test_tag_lists_are_followed_page_by_page(
         return Rule(Fault.BODY, content_type="application/json", body=body, headers=link)
 
     with FaultProxy(registry.host, own_answers=elsewhere).start() as proxy:
-        ran = run(capsys, *ONE, "--catalog", f"{proxy.host}/paged")
+        ran = run_with_report(capsys, tmp_path / "r", *ONE, "--catalog", f"{proxy.host}/paged")
     assert ran.code == 3
-    assert "linked to another host; not followed" in ran.err
+    # The first page's tags are checked; the repository's listing is an error result.
+    outcomes = {r["reference"]: r for r in ran.report["results"]}
+    assert {f"{proxy.host}/paged/app:v0", f"{proxy.host}/paged/app:v1"} <= set(outcomes)
+    failed = outcomes[f"{proxy.host}/paged/app"]
+    assert failed["outcome"] == "error"
+    assert "linked to another host; not followed" in json.dumps(failed)
+
+
+def test_a_listing_that_fails_mid_run_loses_nothing(
+    audited: list[str],
+    registry: RegistryServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """A repository whose tag list is refused is an error result of its own (one
+    deleted since the catalog listed it has no tags: nothing), the others are
+    checked; a catalog page that fails after the first is an error result for the
+    catalog, after what it listed."""
+    gone = Rule(
+        Fault.BODY,
+        path_suffix="/audit/team2/app7/tags/list",
+        status=403,
+        content_type="application/json",
+        body=b'{"errors": [{"code": "DENIED", "message": "access denied"}]}',
+    )
+    with FaultProxy(registry.host, [gone]).start() as proxy:
+        ran = run_with_report(capsys, tmp_path / "a", *ONE, "--catalog", f"{proxy.host}/audit")
+    assert ran.code == 3
+    results = {r["reference"]: r for r in ran.report["results"]}
+    assert len(results) == len(audited) - TAGS + 1
+    assert results[f"{proxy.host}/audit/team2/app7"]["outcome"] == "error"
+    assert "cannot list the tags of" in json.dumps(results[f"{proxy.host}/audit/team2/app7"])
+    passed = [r for r in results.values() if r["outcome"] == "pass"]
+    assert len(passed) == len(audited) - TAGS
+
+    def second_page_fails(method: str, target: str) -> Rule | None:
+        if "/v2/_catalog" in target and "last=" in target:
+            return Rule(Fault.BODY, status=503, body=b"down for maintenance")
+        return None
+
+    with FaultProxy(registry.host, own_answers=second_page_fails).start() as proxy:
+        ran = run_with_report(
+            capsys,
+            tmp_path / "b",
+            *ONE,
+            "--catalog",
+            f"{proxy.host}/audit",
+            "--catalog-page-size",
+            "5",
+        )
+    assert ran.code == 3
+    results = ran.report["results"]
+    assert results[-1]["reference"] == f"{proxy.host}/audit"
+    assert results[-1]["outcome"] == "error"
+    assert "the catalog of" in json.dumps(results[-1])
+    assert sum(r["outcome"] == "pass" for r in results) == len(results) - 1 > 0

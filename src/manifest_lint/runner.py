@@ -58,14 +58,14 @@ class Target(NamedTuple):
     """A reference to check, and where it was found (for references read from files).
 
     ``problem`` says why a reference found in a file cannot be resolved (a variable
-    without a default): it is then reported as skipped, never guessed. ``error``
-    says why a file could not be read at all.
-    """
+    without a default): it is then reported as skipped, never guessed. ``error`` says
+    why a file (REFERENCE, exit 2) or a listing (FETCH, exit 3) could not be read."""
 
     reference: str
     location: Location | None = None
     problem: str = ""
     error: str = ""
+    error_policy: str = REFERENCE
     #: Inline exceptions written at this occurrence (``# manifest-lint ignore=``),
     #: applied to its result after the plan's own.
     waivers: tuple[Waiver, ...] = ()
@@ -216,7 +216,7 @@ def check(
 ) -> ReferenceResult:
     """Everything for one reference; never raises for the reference's sake."""
     if target.error:
-        return _error(target, REFERENCE, target.error)
+        return _error(target, target.error_policy, target.error)
     if target.problem:
         skipped = Finding(REFERENCE, Outcome.SKIP, Severity.INFO, target.problem)
         return ReferenceResult(target.reference, findings=(skipped,), location=target.location)

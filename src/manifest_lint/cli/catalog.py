@@ -5,7 +5,11 @@ Repositories come from ``/v2/_catalog`` (those under ``PREFIX``, kept by
 (kept by ``--tag-pattern``), page by page (``sources/registry/catalog.py``): the first
 references are checked while later pages are still to be listed. The first page of
 every catalog is asked before the run starts, so a registry that refuses to list is
-an error before any result (exit 3). docs/scale.md.
+an error before any result (exit 3). A listing that fails later (a tag list or a
+later page refused) is an error result in its place (exit 3), and what was listed
+is still checked and reported; a repository deleted since the catalog listed it
+has no tags.
+docs/scale.md.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from manifest_lint.errors import UsageError
+from manifest_lint.errors import SourceError, UsageError
 
 if TYPE_CHECKING:
     from manifest_lint.runner import Target
@@ -75,14 +79,33 @@ class Catalogs:
     def _references(
         self, registries: Registries, registry: str, prefix: str, names: Iterator[str]
     ) -> Iterator[Target]:
+        from manifest_lint.results import FETCH
         from manifest_lint.runner import Target
         from manifest_lint.sources.registry.catalog import tags
 
         client = registries.client(registry)
-        for repository in names:
-            if not self.wanted(repository, prefix):
-                continue
-            for tag in tags(client, repository, self.page_size):
-                if self.tag_pattern is None or self.tag_pattern.search(tag):
+        where = f"{registry}/{prefix}" if prefix else registry
+        before = self.listed
+        try:
+            for repository in names:
+                if not self.wanted(repository, prefix):
+                    continue
+                try:
+                    for tag in tags(client, repository, self.page_size):
+                        if self.tag_pattern is None or self.tag_pattern.search(tag):
+                            self.listed += 1
+                            yield Target(f"{registry}/{repository}:{tag}")
+                except SourceError as exc:
+                    # One repository's tags refused (or a page of them): an error
+                    # result of its own; the others go on.
                     self.listed += 1
-                    yield Target(f"{registry}/{repository}:{tag}")
+                    problem = f"cannot list the tags of {registry}/{repository}: {exc}"
+                    yield Target(f"{registry}/{repository}", error=problem, error_policy=FETCH)
+        except SourceError as exc:
+            # The catalog itself failed mid-way: what was listed is checked and
+            # reported; the rest is one error result, never a silent pass.
+            problem = (
+                f"the catalog of {where} stopped after {self.listed - before} references: {exc}"
+            )
+            self.listed += 1
+            yield Target(where, error=problem, error_policy=FETCH)

@@ -53,9 +53,9 @@ def tags(client: RegistryClient, repository: str, page_size: int) -> Iterator[st
 
 
 def _pages(client: RegistryClient, path: str, key: str, what: str) -> Iterator[str]:
-    following: str | None = path
+    following: str | ContentError | None = path
     pages = 0
-    while following is not None:
+    while isinstance(following, str):
         pages += 1
         if pages > MAX_PAGES:
             raise ContentError(f"{what}: more than {MAX_PAGES} pages")
@@ -63,9 +63,14 @@ def _pages(client: RegistryClient, path: str, key: str, what: str) -> Iterator[s
             functools.partial(_page, client, following, key, what), None
         )
         yield from names
+    if following is not None:
+        raise following  # (after that page's names: they are good)
 
 
-def _page(client: RegistryClient, path: str, key: str, what: str) -> tuple[list[str], str | None]:
+def _page(
+    client: RegistryClient, path: str, key: str, what: str
+) -> tuple[list[str], str | ContentError | None]:
+    """A page's names and the path of the next page (or why it is not followed)."""
     response = client._send("GET", path, {"Accept": "application/json"}, what=what)
     try:
         check_status(response, host=client.host, what=what, credential=client.auth.credential)
@@ -87,8 +92,8 @@ def _page(client: RegistryClient, path: str, key: str, what: str) -> tuple[list[
     here = response.request.url
     url = here.join(link)
     if (url.host.lower(), url.port, url.scheme) != (here.host.lower(), here.port, here.scheme):
-        raise ContentError(f"{what}: the next page is linked to another host; not followed")
+        return names, ContentError(f"{what}: the next page is linked to another host; not followed")
     target = url.raw_path.decode("ascii")
     if not urllib.parse.urlsplit(target).path.startswith("/v2/"):
-        raise ContentError(f"{what}: the next page is linked outside /v2/; not followed")
+        return names, ContentError(f"{what}: the next page is linked outside /v2/; not followed")
     return names, target
