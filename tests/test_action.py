@@ -33,12 +33,16 @@ install), and the four run at once to keep the module well under a minute.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
+import time
 import tomllib
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -124,19 +128,25 @@ def test_every_input_reaches_the_scripts_through_env_and_nothing_else() -> None:
     document = load_action()
     declared = set(document["inputs"])
     used: set[str] = set()
+    in_conditions: set[str] = set()
     for step in document["runs"]["steps"]:
         for value in (step.get("env") or {}).values():
             used.update(re.findall(r"inputs\.([A-Za-z0-9_-]+)", str(value)))
-        assert "with" not in step  # composite run steps only
-    assert used == declared
+        in_conditions.update(re.findall(r"inputs\.([A-Za-z0-9_-]+)", str(step.get("if", ""))))
+        if "with" in step:  # the cache steps: they see no input, only what was prepared
+            assert step["uses"].startswith("actions/cache/"), step
+            assert "inputs." not in str(step["with"])
+    # `cache` decides which steps run; every other input reaches the scripts by env.
+    assert in_conditions == {"cache"}
+    assert used | in_conditions == declared
     # ...under the names manifest_lint.action reads.
     env_names = {
         name
         for step in document["runs"]["steps"]
         for name in (step.get("env") or {})
-        if name.startswith("ML_") and name != "ML_PYTHON"
+        if name.startswith("ML_") and name not in ("ML_PYTHON", "ML_VENV")
     }
-    expected = {f"ML_{name.upper().replace('-', '_')}" for name in declared}
+    expected = {f"ML_{name.upper().replace('-', '_')}" for name in declared - {"cache"}}
     assert env_names == expected
     source = "".join(
         path.read_text(encoding="utf-8") for path in Path(action.__file__).parent.glob("*.py")
@@ -164,11 +174,18 @@ def test_the_outputs_are_mapped_from_the_run_step() -> None:
         assert match.group(2) == name
 
 
+def _step(step_id: str) -> dict[str, Any]:
+    return next(step for step in steps() if step.get("id") == step_id)
+
+
 def test_the_install_step_installs_from_the_actions_own_checkout() -> None:
-    install = steps()[0]["run"]
-    assert 'python3 -m venv "$venv"' in install
-    assert 'venv="$RUNNER_TEMP/manifest-lint-venv"' in install
-    assert '-m pip install --quiet --disable-pip-version-check "$GITHUB_ACTION_PATH"' in install
+    install = _step("install")["run"]
+    assert 'python3 -m venv --without-pip "$venv"' in install
+    assert 'echo "venv=$RUNNER_TEMP/manifest-lint-venv"' in _step("prepare")["run"]
+    assert (
+        'python3 -m pip --python "$venv/bin/python" install --quiet '
+        '--disable-pip-version-check "$GITHUB_ACTION_PATH"'
+    ) in install
     assert steps()[-1]["run"].strip("'") == '"$ML_PYTHON" -m manifest_lint.action'
 
 
@@ -204,6 +221,52 @@ def evaluate(text: str, context: Context) -> str:
         raise AssertionError(f"the harness does not evaluate ${{{{ {expression} }}}}")
 
     return _EXPRESSION.sub(one, text)
+
+
+_COMPARISON = re.compile(r"^(\S+)\s*(==|!=)\s*'([^']*)'$")
+
+
+def condition(text: str, context: Context, *, failed: bool) -> bool:
+    """A step's ``if:``, of the forms action.yml uses: comparisons of ``inputs.X`` and
+    ``steps.ID.outputs.K`` with a string, joined by ``&&``. Without ``always()`` or
+    ``failure()`` it holds only while no step has failed (the runner's implicit
+    ``success() &&``). Anything else is an error."""
+    result = not failed
+    for term in (t.strip() for t in text.split("&&")):
+        if term == "success()":
+            continue
+        found = _COMPARISON.match(term)
+        assert found, f"the harness does not evaluate the condition {term!r}"
+        value = evaluate("${{ " + found.group(1) + " }}", context)
+        result = result and ((value == found.group(3)) == (found.group(2) == "=="))
+    return result
+
+
+def actions_cache(step: dict[str, Any], context: Context, store: Path | None) -> dict[str, str]:
+    """``actions/cache/restore`` and ``actions/cache/save``, as the runner runs them, with
+    a directory for the Actions cache service (which tests cannot reach): a tar of
+    ``path`` per key, written once (a key is never overwritten), restored to the same
+    absolute path."""
+    uses = step["uses"]
+    assert uses in ("actions/cache/restore@v4", "actions/cache/save@v4"), uses
+    assert store is not None, "this run has no Actions cache"
+    with_ = {k: evaluate(str(v), context) for k, v in step.get("with", {}).items()}
+    path, key = Path(with_["path"]), with_["key"]
+    assert path.is_absolute(), with_
+    assert key, with_
+    archive = store / f"{hashlib.sha256(key.encode()).hexdigest()}.tar"
+    # GNU tar, as actions/cache runs it (it adds zstd and the download: not here).
+    if uses.startswith("actions/cache/restore"):
+        if not archive.is_file():
+            return {"cache-hit": "false", "cache-primary-key": key}
+        subprocess.run(["tar", "-xf", str(archive), "-C", "/"], check=True, timeout=120)
+        return {"cache-hit": "true", "cache-primary-key": key, "cache-matched-key": key}
+    if not archive.exists():
+        partial = archive.with_suffix(".partial")
+        relative = str(path).lstrip("/")
+        subprocess.run(["tar", "-cf", str(partial), "-C", "/", relative], check=True, timeout=120)
+        partial.rename(archive)
+    return {}
 
 
 def parse_file_commands(text: str) -> dict[str, str]:
@@ -248,6 +311,8 @@ class ActionRun:
     summary: str
     output_files: str
     runner_temp: Path
+    #: Wall seconds of each step that ran, by step ID.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def log_lines(self) -> list[str]:
         """stdout as the job log shows it: ``::add-mask::`` commands are consumed."""
@@ -276,6 +341,8 @@ def _runner_env(workspace: Path, runner_temp: Path, wheelhouse: Path) -> dict[st
     env.update(
         GITHUB_ACTIONS="true",
         CI="true",
+        RUNNER_OS="Linux",
+        RUNNER_ARCH="X64",
         GITHUB_ACTION_PATH=str(ROOT),
         GITHUB_WORKSPACE=str(workspace),
         GITHUB_ACTOR="octocat",
@@ -301,8 +368,10 @@ def run_action(
     runner_temp: Path,
     wheelhouse: Path,
     github_token: str = GITHUB_TOKEN,
+    cache_store: Path | None = None,
 ) -> ActionRun:
-    """Run action.yml's steps like the runner does (see the module docstring)."""
+    """Run action.yml's steps like the runner does (see the module docstring);
+    ``cache_store`` stands in for the Actions cache (:func:`actions_cache`)."""
     document = load_action()
     declared: dict[str, Any] = document["inputs"]
     unknown = set(inputs) - set(declared)
@@ -317,12 +386,17 @@ def run_action(
     files.mkdir()
     stdout, stderr, summary, output_files = [], [], [], []
     code, failed_step = 0, None
+    seconds: dict[str, float] = {}
     for index, step in enumerate(document["runs"]["steps"]):
         step_id = step.get("id") or f"__run_{index}"
-        if failed_step is not None and "if" not in step:
-            continue  # `if:` defaults to success()
+        if not condition(str(step.get("if", "success()")), context, failed=bool(failed_step)):
+            continue
+        started = time.monotonic()
+        if "uses" in step:
+            context.steps[step_id] = actions_cache(step, context, cache_store)
+            seconds[step_id] = time.monotonic() - started
+            continue
         assert step.get("shell") == "bash", step
-        assert "uses" not in step, "the harness runs only run: steps"
         output_file = files / f"set_output_{index}"
         summary_file = files / f"step_summary_{index}"
         output_file.touch()
@@ -341,6 +415,7 @@ def run_action(
             text=True,
             timeout=300,
         )
+        seconds[step_id] = time.monotonic() - started
         stdout.append(done.stdout)
         stderr.append(done.stderr)
         text = output_file.read_text(encoding="utf-8")
@@ -361,6 +436,7 @@ def run_action(
         "".join(summary),
         "".join(output_files),
         runner_temp,
+        seconds,
     )
 
 
@@ -370,6 +446,17 @@ def test_the_harness_reads_both_output_forms() -> None:
     assert parse_file_commands(text) == {"a": "1", "b": "x\ny", "c": "z=w"}
     assert action.format_output("p", "/tmp/a b").startswith("p=")
     assert action.format_output("p", "line\nbreak").startswith("p<<ghadelimiter_")
+
+
+def test_the_harness_evaluates_conditions_as_the_runner_does() -> None:
+    context = Context({"cache": "true"}, "t", "/tmp", {"install": {"installed": "true"}})
+    both = "inputs.cache == 'true' && steps.install.outputs.installed == 'true'"
+    assert condition(both, context, failed=False)
+    assert not condition(both, context, failed=True)  # the implicit success()
+    assert not condition("steps.install.outputs.installed != 'true'", context, failed=False)
+    assert condition("steps.restore.outputs.cache-hit != 'true'", context, failed=False)
+    with pytest.raises(AssertionError, match="does not evaluate the condition"):
+        condition("always()", context, failed=True)
 
 
 def test_the_harness_refuses_expressions_it_does_not_know() -> None:
@@ -461,7 +548,7 @@ def runs(
             {"files": "Dockerfile", "fail-on": "warning"},
             files={"Dockerfile": f"FROM {passing.reference}\nRUN true\n"},
         ),
-        "unreachable": Scenario({"references": down}),
+        "unreachable": Scenario({"references": down, "cache": "false"}),
         "credentials": Scenario(
             {
                 "references": private.digest_reference,
@@ -482,6 +569,7 @@ def runs(
             runner_temp=tmp_path_factory.mktemp(f"runner-temp-{name}"),
             wheelhouse=wheelhouse,
             github_token=scenario.github_token,
+            cache_store=tmp_path_factory.mktemp(f"actions-cache-{name}"),
         )
 
     with ThreadPoolExecutor(len(scenarios)) as pool:
@@ -566,6 +654,81 @@ def test_an_unreachable_registry_is_an_error(runs: Runs) -> None:
     assert len(errors) == 1, run.stdout
     assert runs.down_ref in errors[0]
     assert "⚠️ error" in run.summary
+
+
+def test_without_the_cache_nothing_is_restored_or_saved(runs: Runs) -> None:
+    run = runs.unreachable  # cache: false
+    assert "restore" not in run.seconds
+    assert "save" not in run.seconds
+    assert "install" in run.seconds
+    assert not list((run.runner_temp.parent).glob("actions-cache-unreachable*/*.tar"))
+
+
+def _jobs(wheelhouse: Path, tmp_path: Path, count: int, cache: str = "true") -> Iterator[ActionRun]:
+    """``count`` jobs one after another on one runner (the same ``RUNNER_TEMP`` path,
+    emptied between jobs, as a hosted runner's is) sharing one Actions cache: an
+    offline lint of a pinned reference, to time what comes before it."""
+    store, workspace, runner_temp = tmp_path / "store", tmp_path / "ws", tmp_path / "temp"
+    store.mkdir()
+    workspace.mkdir()
+    for _ in range(count):
+        shutil.rmtree(runner_temp, ignore_errors=True)
+        runner_temp.mkdir()
+        yield run_action(
+            {"references": PINNED, "offline": "true", "cache": cache},
+            workspace=workspace,
+            runner_temp=runner_temp,
+            wheelhouse=wheelhouse,
+            cache_store=store,
+        )
+
+
+def install_seconds(run: ActionRun) -> float:
+    """What a job spends before the lint: the prepare, restore, install and save steps."""
+    return sum(v for k, v in run.seconds.items() if k in ("prepare", "restore", "install", "save"))
+
+
+def test_a_warm_job_restores_the_venv_instead_of_installing(
+    wheelhouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cold, warm = _jobs(wheelhouse, tmp_path, 2)
+    for run in (cold, warm):
+        assert run.code == 0, _explain(run)
+        assert run.outputs["outcome"] == "pass"
+    assert "installed=true" in cold.output_files
+    assert "save" in cold.seconds
+    assert "installed=false" in warm.output_files  # restored, and it imports
+    assert "save" not in warm.seconds
+    assert len(list((tmp_path / "store").glob("*.tar"))) == 1
+    with capsys.disabled():  # the harness's report (bench/action_install.py measures it)
+        print(
+            f"\naction install: cold {install_seconds(cold):.1f} s, "
+            f"warm {install_seconds(warm):.1f} s (to the lint step); steps, cold: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in cold.seconds.items())
+            + "; warm: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in warm.seconds.items())
+        )
+
+
+def test_a_restored_venv_that_does_not_import_is_installed_again(
+    wheelhouse: Path, tmp_path: Path
+) -> None:
+    """A cache entry whose venv is broken (its Python gone, a file lost) costs an
+    install, never a failed job."""
+    jobs = _jobs(wheelhouse, tmp_path, 2)
+    first = next(jobs)
+    assert first.code == 0, _explain(first)
+    (archive,) = (tmp_path / "store").glob("*.tar")
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if "/manifest_lint/" not in m.name]
+        broken = archive.with_suffix(".broken")
+        with tarfile.open(broken, "w") as out:
+            for member in members:
+                out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+    broken.replace(archive)
+    second = next(jobs)
+    assert second.code == 0, _explain(second)
+    assert "installed=true" in second.output_files
 
 
 @pytest.mark.registry

@@ -113,6 +113,13 @@ def test_inspect_shows_annotations_user_and_entrypoint(
     assert set(ANNOTATIONS) <= set(config["labels"])
 
 
+def _ok(command: list[str]) -> str:
+    """``command``'s standard output; its standard error in the failure when it fails."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{command} exited {done.returncode}:\n{done.stderr}"
+    return done.stdout
+
+
 @pytest.fixture(scope="module")
 def container(image_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """A buildah working container of the image, in a storage of its own: the command
@@ -122,25 +129,13 @@ def container(image_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     storage = tmp_path_factory.mktemp("buildah")
     base = [buildah, "--root", str(storage / "root"), "--runroot", str(storage / "run")]
     base += ["--storage-driver", "vfs"]
-    name = subprocess.run(
-        [*base, "from", "--quiet", f"oci:{image_dir}:{VERSION}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    subprocess.run(
-        [
-            *base,
-            "copy",
-            "--chown",
-            "10001:10001",
-            name,
-            str(ROOT / "examples"),
-            "/workspace/examples",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    # buildah names the image after the layout's path, which must then be a valid
+    # image name (no component starting with a dot: .ci-image is not): a link is.
+    layout = storage / "layout"
+    layout.symlink_to(image_dir)
+    name = _ok([*base, "from", "--quiet", f"oci:{layout}:{VERSION}"]).strip()
+    examples = [str(ROOT / "examples"), "/workspace/examples"]
+    _ok([*base, "copy", "--chown", "10001:10001", name, *examples])
     yield [*base, "run", "--isolation", "chroot", name, "--"]
     subprocess.run([*base, "rm", name], capture_output=True)
 
@@ -183,6 +178,83 @@ def test_the_example_gives_the_same_result_inside_and_outside(
         os.chdir(cwd)
     assert ran.returncode == outside.code, ran.stderr
     assert _results(inside) == _results(outside.report)
+
+
+def _docs_image_steps() -> list[dict[str, Any]]:
+    """The steps and jobs of docs/ci.md that use the image."""
+    import re
+
+    import yaml
+
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL):
+        document = yaml.safe_load(block)
+        if not isinstance(document, dict) or not isinstance(document.get("jobs"), dict):
+            continue
+        for job in document["jobs"].values():
+            image = job.get("container", {}).get("image", "")
+            for step in job.get("steps", []):
+                uses = step.get("uses", "")
+                if uses.startswith("docker://") or (image and "run" in step):
+                    found.append({"image": uses.removeprefix("docker://") or image, **step})
+    return found
+
+
+@pytest.fixture
+def workspace_with_a_dockerfile(container: list[str], tmp_path: Path) -> Iterator[list[str]]:
+    """A Dockerfile with a pinned FROM in the container's /workspace."""
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM registry.example.com/team/base@sha256:" + "b" * 64 + "\n")
+    dockerfile.chmod(0o644)
+    copy = [*container[: container.index("run")], "copy"]
+    name = container[-2]
+    _ok([*copy, name, str(dockerfile), "/workspace/Dockerfile"])
+    yield container
+    _ok(
+        [*_as_root(container), "rm", "-rf", "/workspace/Dockerfile", "/workspace/manifest-lint.xml"]
+    )
+
+
+def _as_root(container: list[str]) -> list[str]:
+    """The container's command prefix, as root."""
+    at = len(container) - 2  # (the container's name, then "--")
+    return [*container[:at], "--user", "0:0", *container[at:]]
+
+
+def test_the_docs_image_steps_run_in_the_image(workspace_with_a_dockerfile: list[str]) -> None:
+    """docs/ci.md's `docker://` step (the entrypoint with its `args`, as the image's
+    user, GITHUB_ACTIONS=true) and its container job (`run:` as root)."""
+    import shlex
+
+    container = workspace_with_a_dockerfile
+    steps = _docs_image_steps()
+    assert len(steps) == 2, steps
+    for step in steps:
+        assert step["image"] == f"ghcr.io/manifest-lint/manifest-lint:{VERSION}"
+    docker_step, job_step = steps
+    ran = subprocess.run(
+        [
+            *container,
+            "env",
+            "GITHUB_ACTIONS=true",
+            "manifest-lint",
+            *shlex.split(docker_step["with"]["args"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Dockerfile" in ran.stdout
+    as_root = _as_root(container)
+    ran = subprocess.run(
+        [*as_root, *shlex.split(job_step["run"])], capture_output=True, text=True, timeout=120
+    )
+    # The pinned base cannot be resolved (no network here): an error result, in the report.
+    assert ran.returncode in (0, 3), ran.stdout + ran.stderr
+    report = _ok([*as_root, "cat", "/workspace/manifest-lint.xml"])
+    assert "<testsuite" in report
 
 
 def test_the_pushed_image_passes_its_own_policies(
