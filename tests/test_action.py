@@ -492,7 +492,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=600,
     )
     if built.returncode != 0:
-        from conftest import require
+        from tests.conftest import require
 
         require(False, f"cannot build the wheelhouse (pip wheel needs PyPI): {built.stderr}")
     return directory

@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 
 import manifest_lint
+from tests.conftest import require
 from tests.helpers.cli import run_with_report
 from tests.helpers.registry_server import RegistryServer
-from tests.helpers.reports import on_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_ENV = "MANIFEST_LINT_IMAGE_DIR"
@@ -54,28 +54,20 @@ def _writer() -> ModuleType:
     return module
 
 
-def _require(available: bool, reason: str) -> None:
-    if available:
-        return
-    if on_ci():
-        pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def image_dir() -> Path:
     path = os.environ.get(IMAGE_ENV, "")
-    _require(
+    require(
         bool(path),
         f"set {IMAGE_ENV} to a layout `sudo scripts/build-image DIR` wrote (.ci/run does)",
     )
-    _require((Path(path) / "index.json").is_file(), f"{IMAGE_ENV}={path} is not an OCI layout")
+    require((Path(path) / "index.json").is_file(), f"{IMAGE_ENV}={path} is not an OCI layout")
     return Path(path)
 
 
 def _command(name: str) -> str:
     found = shutil.which(name)
-    _require(found is not None, f"{name} is not installed (apt-get install {name})")
+    require(found is not None, f"{name} is not installed (apt-get install {name})")
     assert found is not None
     return found
 
@@ -125,7 +117,7 @@ def container(image_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """A buildah working container of the image, in a storage of its own: the command
     prefix that runs a command in it, as the image's user, in /workspace."""
     buildah = _command("buildah")
-    _require(os.geteuid() == 0, "buildah runs images as root here (run the tests as root)")
+    require(os.geteuid() == 0, "buildah runs images as root here (run the tests as root)")
     storage = tmp_path_factory.mktemp("buildah")
     base = [buildah, "--root", str(storage / "root"), "--runroot", str(storage / "run")]
     base += ["--storage-driver", "vfs"]
